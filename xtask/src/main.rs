@@ -1,0 +1,74 @@
+//! `cargo xtask`: project automation. Run `cargo xtask help`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Result, bail};
+use xtask::{expand_inputs, srp_vectors, test_cmd, workspace_root};
+
+const HELP: &str = "\
+cargo xtask <command>
+
+Commands:
+  test                            run every test (the README's test command; what .ci/run runs)
+  srp check-vectors [FILE|DIR...] check cognito-srp-vectors/1 files against srp-core
+                                  (default: fixtures/srp)
+  help                            this text
+";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match run(&args) {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(args: &[String]) -> Result<ExitCode> {
+    let words: Vec<&str> = args.iter().map(String::as_str).collect();
+    match words.as_slice() {
+        ["srp", "check-vectors", files @ ..] => check_vectors(files),
+        ["test"] => {
+            test_cmd::run(&workspace_root())?;
+            Ok(ExitCode::SUCCESS)
+        }
+        [] | ["help" | "--help" | "-h"] => {
+            print!("{HELP}");
+            Ok(ExitCode::SUCCESS)
+        }
+        _ => bail!("unknown command {:?}\n\n{HELP}", args.join(" ")),
+    }
+}
+
+fn check_vectors(files: &[&str]) -> Result<ExitCode> {
+    let inputs: Vec<PathBuf> = if files.is_empty() {
+        vec![workspace_root().join("fixtures/srp")]
+    } else {
+        files.iter().map(PathBuf::from).collect()
+    };
+    let files = expand_inputs(&inputs, &["json"])?;
+    if files.is_empty() {
+        bail!("no vector files found");
+    }
+    let (mut passed, mut failed) = (0, 0);
+    for file in &files {
+        match srp_vectors::check_file(file) {
+            Ok(report) => {
+                for failure in &report.failures {
+                    println!("FAIL {}: {failure}", file.display());
+                }
+                passed += report.passed;
+                failed += report.failures.len();
+            }
+            Err(err) => {
+                println!("FAIL {}: {err:#}", file.display());
+                failed += 1;
+            }
+        }
+    }
+    println!("{passed} passed, {failed} failed");
+    Ok(if failed == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
