@@ -4,15 +4,21 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Result, bail};
-use xtask::{expand_inputs, srp_vectors, test_cmd, workspace_root};
+use xtask::{codegen, exchanges, expand_inputs, srp_vectors, test_cmd, workspace_root};
 
 const HELP: &str = "\
 cargo xtask <command>
 
 Commands:
   test                            run every test (the README's test command; what .ci/run runs)
+  codegen [--check]               regenerate crates/cognito-wire/src/generated/ from fixtures/models
+                                  (--check: fail if the committed files are stale)
   srp check-vectors [FILE|DIR...] check cognito-srp-vectors/1 files against srp-core
                                   (default: fixtures/srp)
+  wire check-exchanges [FILE|DIR...]
+                                  round-trip recorded exchanges (.json, .jsonl) through
+                                  cognito-wire (default: fixtures/exchanges)
+  wire fuzz-corpus                seed crates/cognito-wire/fuzz/corpus from the exchanges
   help                            this text
 ";
 
@@ -31,6 +37,16 @@ fn run(args: &[String]) -> Result<ExitCode> {
     let words: Vec<&str> = args.iter().map(String::as_str).collect();
     match words.as_slice() {
         ["srp", "check-vectors", files @ ..] => check_vectors(files),
+        ["wire", "check-exchanges", files @ ..] => check_exchanges(files),
+        ["wire", "fuzz-corpus"] => {
+            let root = workspace_root();
+            let out = root.join("crates/cognito-wire/fuzz/corpus/decode_response");
+            let n = exchanges::write_fuzz_corpus(&root.join("fixtures/exchanges"), &out)?;
+            println!("{n} seeds written to {}", out.display());
+            Ok(ExitCode::SUCCESS)
+        }
+        ["codegen"] => run_codegen(false),
+        ["codegen", "--check"] => run_codegen(true),
         ["test"] => {
             test_cmd::run(&workspace_root())?;
             Ok(ExitCode::SUCCESS)
@@ -56,6 +72,52 @@ fn check_vectors(files: &[&str]) -> Result<ExitCode> {
     let (mut passed, mut failed) = (0, 0);
     for file in &files {
         match srp_vectors::check_file(file) {
+            Ok(report) => {
+                for failure in &report.failures {
+                    println!("FAIL {}: {failure}", file.display());
+                }
+                passed += report.passed;
+                failed += report.failures.len();
+            }
+            Err(err) => {
+                println!("FAIL {}: {err:#}", file.display());
+                failed += 1;
+            }
+        }
+    }
+    println!("{passed} passed, {failed} failed");
+    Ok(if failed == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+fn run_codegen(check: bool) -> Result<ExitCode> {
+    let stale = codegen::run(&workspace_root(), check)?;
+    if stale.is_empty() {
+        println!("generated code is up to date");
+        return Ok(ExitCode::SUCCESS);
+    }
+    for path in &stale {
+        println!("{} {}", if check { "stale:" } else { "wrote:" }, path.display());
+    }
+    if check {
+        println!("run `cargo xtask codegen` and commit the result");
+        return Ok(ExitCode::FAILURE);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn check_exchanges(files: &[&str]) -> Result<ExitCode> {
+    let inputs: Vec<PathBuf> = if files.is_empty() {
+        vec![workspace_root().join("fixtures/exchanges")]
+    } else {
+        files.iter().map(PathBuf::from).collect()
+    };
+    let files = exchanges::exchange_files(&inputs)?;
+    if files.is_empty() {
+        bail!("no exchange files found");
+    }
+    let (mut passed, mut failed) = (0, 0);
+    for file in &files {
+        match exchanges::check_file(file) {
             Ok(report) => {
                 for failure in &report.failures {
                     println!("FAIL {}: {failure}", file.display());
