@@ -1,0 +1,214 @@
+//! `--data-dir` persistence and `--config` preloading.
+//!
+//! The state is one JSON document, `state.json`, written the crash-safe way
+//! (temporary file, fsync, rename, fsync of the directory) at most every
+//! 250 ms while something changed, and once more at shutdown. A crash can
+//! lose the last quarter second of changes; it cannot leave a torn file.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use cognito_wire::cognito_idp::{self as idp, operation as op};
+use serde::Deserialize;
+use tokio::sync::watch;
+
+use crate::engine::{Engine, tracing_line};
+use crate::state::State;
+
+const FILE: &str = "state.json";
+
+/// Loads the engine from `dir` (an empty engine when there is no state yet).
+pub(crate) fn load(dir: &Path) -> std::io::Result<Engine> {
+    std::fs::create_dir_all(dir)?;
+    let path = dir.join(FILE);
+    match std::fs::read(&path) {
+        Ok(bytes) => {
+            let state: State = serde_json::from_slice(&bytes).map_err(|e| {
+                std::io::Error::new(
+                    std::io::ErrorKind::InvalidData,
+                    format!("{} is not a local-pool state file ({e}); move it aside to start afresh", path.display()),
+                )
+            })?;
+            Ok(Engine::from_state(state))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Engine::new()),
+        Err(e) => Err(e),
+    }
+}
+
+/// Writes the state atomically.
+pub(crate) fn save(engine: &Engine, dir: &Path) -> std::io::Result<()> {
+    engine.dirty.store(false, Ordering::Release);
+    let bytes = {
+        let state = engine.lock();
+        serde_json::to_vec(&*state).map_err(std::io::Error::other)?
+    };
+    let tmp = dir.join(format!("{FILE}.tmp"));
+    {
+        use std::io::Write as _;
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt as _;
+            options.mode(0o600);
+        }
+        let mut file = options.open(&tmp)?;
+        file.write_all(&bytes)?;
+        file.sync_all()?;
+    }
+    std::fs::rename(&tmp, dir.join(FILE))?;
+    #[cfg(unix)]
+    std::fs::File::open(dir)?.sync_all()?;
+    Ok(())
+}
+
+/// Saves whenever the state changed, and at shutdown.
+pub(crate) async fn saver(engine: Arc<Engine>, dir: PathBuf, mut stop: watch::Receiver<bool>) {
+    loop {
+        let stopping = tokio::select! {
+            _ = stop.changed() => true,
+            () = tokio::time::sleep(Duration::from_millis(250)) => false,
+        };
+        if stopping || engine.dirty.load(Ordering::Acquire) {
+            let engine = engine.clone();
+            let dir = dir.clone();
+            let result = tokio::task::spawn_blocking(move || save(&engine, &dir)).await;
+            if let Ok(Err(e)) | Err(e) = result.map_err(std::io::Error::other) {
+                tracing_line(&format!("warning: could not save state: {e}"));
+            }
+        }
+        if stopping {
+            return;
+        }
+    }
+}
+
+/// The `--config` file: pools, clients and users to create at start.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Config {
+    pools: Vec<PoolConfig>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PoolConfig {
+    name: String,
+    #[serde(default)]
+    clients: Vec<ClientConfig>,
+    #[serde(default)]
+    users: Vec<UserConfig>,
+    #[serde(default)]
+    groups: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ClientConfig {
+    name: String,
+    #[serde(default)]
+    secret: bool,
+    #[serde(default)]
+    explicit_auth_flows: Option<Vec<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UserConfig {
+    username: String,
+    password: String,
+    #[serde(default)]
+    attributes: std::collections::BTreeMap<String, String>,
+    #[serde(default)]
+    groups: Vec<String>,
+}
+
+/// Creates what the config file lists, skipping pools that already exist
+/// by name (so a restart with `--data-dir` does not duplicate them).
+pub(crate) fn preload(engine: &Engine, path: &Path) -> std::io::Result<()> {
+    let text = std::fs::read_to_string(path)?;
+    let config: Config = serde_json::from_str(&text)
+        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, format!("{}: {e}", path.display())))?;
+    let fail = |e: crate::Fail| std::io::Error::other(format!("{}: {e}", path.display()));
+    for pool in config.pools {
+        let exists = engine.lock().pools.values().any(|p| p.config.name.as_deref() == Some(pool.name.as_str()));
+        if exists {
+            continue;
+        }
+        let created = engine
+            .call::<op::CreateUserPool>(idp::CreateUserPoolRequest {
+                pool_name: pool.name.clone(),
+                auto_verified_attributes: Some(vec![idp::VerifiedAttributeType::Email]),
+                ..Default::default()
+            })
+            .map_err(fail)?;
+        let pool_id = created.user_pool.and_then(|p| p.id).unwrap_or_default();
+        for group in &pool.groups {
+            engine
+                .call::<op::CreateGroup>(idp::CreateGroupRequest {
+                    user_pool_id: pool_id.clone(),
+                    group_name: group.clone(),
+                    ..Default::default()
+                })
+                .map_err(fail)?;
+        }
+        for client in pool.clients {
+            let flows =
+                client.explicit_auth_flows.unwrap_or_else(|| crate::ClientOptions::default().explicit_auth_flows);
+            let out = engine
+                .call::<op::CreateUserPoolClient>(idp::CreateUserPoolClientRequest {
+                    user_pool_id: pool_id.clone(),
+                    client_name: client.name.clone(),
+                    generate_secret: Some(client.secret),
+                    explicit_auth_flows: Some(flows.iter().map(|f| f.as_str().into()).collect()),
+                    ..Default::default()
+                })
+                .map_err(fail)?;
+            let id = out.user_pool_client.and_then(|c| c.client_id).map(|c| c.expose().clone()).unwrap_or_default();
+            tracing_line(&format!("preloaded pool {} ({pool_id}) client {} ({id})", pool.name, client.name));
+        }
+        for user in pool.users {
+            engine
+                .call::<op::AdminCreateUser>(idp::AdminCreateUserRequest {
+                    user_pool_id: pool_id.clone(),
+                    username: user.username.as_str().into(),
+                    message_action: Some(idp::MessageActionType::Suppress),
+                    user_attributes: Some(
+                        user.attributes
+                            .iter()
+                            .map(|(k, v)| idp::AttributeType {
+                                name: k.clone(),
+                                value: Some(v.as_str().into()),
+                                ..Default::default()
+                            })
+                            .collect(),
+                    ),
+                    ..Default::default()
+                })
+                .map_err(fail)?;
+            engine
+                .call::<op::AdminSetUserPassword>(idp::AdminSetUserPasswordRequest {
+                    user_pool_id: pool_id.clone(),
+                    username: user.username.as_str().into(),
+                    password: user.password.as_str().into(),
+                    permanent: Some(true),
+                    ..Default::default()
+                })
+                .map_err(fail)?;
+            for group in &user.groups {
+                engine
+                    .call::<op::AdminAddUserToGroup>(idp::AdminAddUserToGroupRequest {
+                        user_pool_id: pool_id.clone(),
+                        username: user.username.as_str().into(),
+                        group_name: group.clone(),
+                        ..Default::default()
+                    })
+                    .map_err(fail)?;
+            }
+        }
+    }
+    Ok(())
+}

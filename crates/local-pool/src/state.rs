@@ -1,0 +1,210 @@
+//! The pool's data: pools, app clients, users, groups, refresh tokens and
+//! the outbox. Pool and client settings are kept as the wire types
+//! themselves (`UserPoolType`, `UserPoolClientType`), so `Describe*` answers
+//! exactly what `Create*`/`Update*` stored.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
+
+use cognito_wire::cognito_idp::{GroupType, UserPoolClientType, UserPoolType, UserStatusType};
+use serde::{Deserialize, Serialize};
+use zeroize::Zeroizing;
+
+use crate::tokens::{SigningKey, StoredKey};
+
+/// Everything the pool knows. Sessions of unfinished sign-ins live only in
+/// memory; the rest is persisted with `--data-dir`.
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub(crate) struct State {
+    pub(crate) pools: BTreeMap<String, Pool>,
+    /// Refresh token → what it stands for.
+    pub(crate) refresh_tokens: HashMap<String, RefreshRecord>,
+    /// `origin_jti`s whose tokens were revoked (RevokeToken).
+    pub(crate) revoked_origins: BTreeSet<String>,
+    pub(crate) outbox: Vec<Message>,
+    #[serde(skip)]
+    pub(crate) sessions: HashMap<String, AuthSession>,
+}
+
+/// One user pool.
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct Pool {
+    pub(crate) config: UserPoolType,
+    pub(crate) clients: BTreeMap<String, UserPoolClientType>,
+    /// Keyed by [`Pool::key_of`] of the username.
+    pub(crate) users: BTreeMap<String, User>,
+    pub(crate) groups: BTreeMap<String, GroupType>,
+    pub(crate) key: Option<StoredKey>,
+    #[serde(skip)]
+    pub(crate) signing: Option<Arc<SigningKey>>,
+}
+
+impl Pool {
+    /// Usernames are case-insensitive unless the pool says otherwise.
+    pub(crate) fn case_sensitive(&self) -> bool {
+        self.config.username_configuration.as_ref().is_none_or(|c| c.case_sensitive)
+    }
+
+    pub(crate) fn key_of(&self, username: &str) -> String {
+        if self.case_sensitive() { username.to_owned() } else { username.to_lowercase() }
+    }
+
+    /// Attributes people sign in with instead of a username
+    /// (`UsernameAttributes`: the username itself is then a UUID).
+    pub(crate) fn username_attributes(&self) -> Vec<String> {
+        self.config.username_attributes.iter().flatten().map(|a| a.as_str().to_owned()).collect()
+    }
+
+    /// Attributes usable as aliases once verified (`AliasAttributes`).
+    pub(crate) fn alias_attributes(&self) -> Vec<String> {
+        self.config.alias_attributes.iter().flatten().map(|a| a.as_str().to_owned()).collect()
+    }
+
+    pub(crate) fn auto_verified(&self) -> Vec<String> {
+        self.config.auto_verified_attributes.iter().flatten().map(|a| a.as_str().to_owned()).collect()
+    }
+
+    /// Finds a user by username, or by an email/phone the pool lets people sign in with.
+    pub(crate) fn find_key(&self, login: &str) -> Option<String> {
+        let key = self.key_of(login);
+        if self.users.contains_key(&key) {
+            return Some(key);
+        }
+        for attr in self.username_attributes() {
+            let found = self.users.iter().find(|(_, u)| {
+                u.attributes
+                    .get(&attr)
+                    .is_some_and(|v| v == login || (!self.case_sensitive() && v.eq_ignore_ascii_case(login)))
+            });
+            if let Some((k, _)) = found {
+                return Some(k.clone());
+            }
+        }
+        for attr in self.alias_attributes() {
+            let verified = format!("{attr}_verified");
+            let found = self.users.iter().find(|(_, u)| {
+                u.attributes.get(&attr).is_some_and(|v| v.eq_ignore_ascii_case(login))
+                    && u.attributes.get(&verified).is_some_and(|v| v == "true")
+            });
+            if let Some((k, _)) = found {
+                return Some(k.clone());
+            }
+        }
+        None
+    }
+}
+
+/// A stored password: SRP salt and verifier (never the password).
+#[derive(Clone, Serialize, Deserialize)]
+pub(crate) struct Password {
+    pub(crate) salt: String,
+    pub(crate) verifier: String,
+}
+
+impl std::fmt::Debug for Password {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Password(<verifier>)")
+    }
+}
+
+/// A code sent and not yet used.
+#[derive(Clone, Serialize, Deserialize)]
+pub(crate) struct PendingCode {
+    pub(crate) code: String,
+    pub(crate) expires: i64,
+}
+
+impl std::fmt::Debug for PendingCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PendingCode").field("expires", &self.expires).finish_non_exhaustive()
+    }
+}
+
+/// One user.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct User {
+    pub(crate) username: String,
+    pub(crate) sub: String,
+    pub(crate) attributes: BTreeMap<String, String>,
+    pub(crate) status: UserStatusType,
+    pub(crate) enabled: bool,
+    pub(crate) created: i64,
+    pub(crate) modified: i64,
+    pub(crate) password: Option<Password>,
+    pub(crate) groups: BTreeSet<String>,
+    /// Purpose (`sign_up`, `forgot_password`, `attr:<name>`) → code.
+    pub(crate) codes: BTreeMap<String, PendingCode>,
+    pub(crate) failed_attempts: u32,
+    pub(crate) locked_until: i64,
+    /// Tokens issued before this instant are void (GlobalSignOut).
+    pub(crate) tokens_valid_after: i64,
+}
+
+/// What a refresh token stands for.
+#[derive(Clone, Serialize, Deserialize)]
+pub(crate) struct RefreshRecord {
+    pub(crate) pool_id: String,
+    pub(crate) client_id: String,
+    pub(crate) user_key: String,
+    pub(crate) sub: String,
+    pub(crate) origin_jti: String,
+    pub(crate) issued: i64,
+    pub(crate) expires: i64,
+    pub(crate) auth_time: i64,
+}
+
+impl std::fmt::Debug for RefreshRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RefreshRecord").field("pool_id", &self.pool_id).finish_non_exhaustive()
+    }
+}
+
+/// An unfinished sign-in, keyed by its `Session` string.
+pub(crate) struct AuthSession {
+    pub(crate) pool_id: String,
+    pub(crate) client_id: String,
+    pub(crate) user_key: String,
+    pub(crate) expires: i64,
+    pub(crate) step: Step,
+}
+
+impl std::fmt::Debug for AuthSession {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuthSession").field("pool_id", &self.pool_id).finish_non_exhaustive()
+    }
+}
+
+/// Where an unfinished sign-in stands.
+pub(crate) enum Step {
+    /// PASSWORD_VERIFIER was issued.
+    PasswordVerifier {
+        server: Box<srp_core::ServerEphemeral>,
+        srp_a: String,
+        secret_block: Zeroizing<String>,
+        /// `None` for a user who does not exist (PreventUserExistenceErrors).
+        verifier: Option<Box<srp_core::PublicValue>>,
+    },
+    /// NEW_PASSWORD_REQUIRED was issued.
+    NewPasswordRequired,
+}
+
+/// A message the pool "sent".
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Message {
+    /// The pool.
+    pub pool_id: String,
+    /// The user's username.
+    pub username: String,
+    /// `sign_up`, `resend`, `forgot_password`, `attribute_verification`, `mfa`, `admin_invitation`.
+    pub kind: String,
+    /// `EMAIL` or `SMS`.
+    pub medium: String,
+    /// The address or number it went to.
+    pub destination: String,
+    /// The code (or temporary password) it carried.
+    pub code: String,
+    /// The text.
+    pub text: String,
+    /// When, in Unix seconds.
+    pub time: i64,
+}

@@ -1,0 +1,627 @@
+//! End-user and admin flows against the engine, with the client half of
+//! SRP from srp-core (the same maths a real client runs).
+
+// Test helpers unwrap: a failure there is a failed test, with its message.
+#![allow(clippy::unwrap_used)]
+
+use std::collections::BTreeMap;
+
+use base64::Engine as _;
+use cognito_wire::cognito_idp::{self as idp, AuthFlowType, ChallengeNameType, operation as op};
+use cognito_wire::{ErrorCode, Sensitive};
+use local_pool::{ClientOptions, Engine, Fail, LocalPool};
+
+struct Fixture {
+    pool: LocalPool,
+    pool_id: String,
+    client_id: String,
+}
+
+impl Fixture {
+    async fn new() -> Self {
+        Self::with(ClientOptions::default()).await
+    }
+
+    async fn with(options: ClientOptions) -> Self {
+        let pool = LocalPool::start().await.unwrap();
+        let pool_id = pool.create_pool("test").unwrap();
+        let client = pool.create_client(&pool_id, options).unwrap();
+        Self { pool, pool_id, client_id: client.client_id }
+    }
+
+    fn engine(&self) -> &Engine {
+        self.pool.engine()
+    }
+
+    fn sign_up(&self, username: &str, password: &str, email: &str) -> Result<idp::SignUpResponse, Fail> {
+        self.engine().call::<op::SignUp>(idp::SignUpRequest {
+            client_id: self.client_id.as_str().into(),
+            username: username.into(),
+            password: Some(password.into()),
+            user_attributes: Some(vec![attr("email", email)]),
+            ..Default::default()
+        })
+    }
+
+    fn confirm(&self, username: &str) {
+        let code = self.pool.last_code(&self.pool_id, username).unwrap();
+        self.engine()
+            .call::<op::ConfirmSignUp>(idp::ConfirmSignUpRequest {
+                client_id: self.client_id.as_str().into(),
+                username: username.into(),
+                confirmation_code: code,
+                ..Default::default()
+            })
+            .unwrap();
+    }
+
+    /// A full USER_SRP_AUTH sign-in, as a client computes it.
+    fn srp_sign_in(&self, username: &str, password: &str) -> Result<idp::RespondToAuthChallengeResponse, Fail> {
+        let mut random = [0u8; 128];
+        getrandom_fill(&mut random);
+        let ephemeral = srp_core::ClientEphemeral::from_random(&random).unwrap();
+        let start = self.engine().call::<op::InitiateAuth>(idp::InitiateAuthRequest {
+            auth_flow: AuthFlowType::UserSrpAuth,
+            client_id: self.client_id.as_str().into(),
+            auth_parameters: Some(params(&[("USERNAME", username), ("SRP_A", ephemeral.srp_a().as_str())])),
+            ..Default::default()
+        })?;
+        assert_eq!(start.challenge_name, Some(ChallengeNameType::PasswordVerifier));
+        let p = start.challenge_parameters.unwrap();
+        let identity = srp_core::Identity::user(&self.pool_id, &p["USER_ID_FOR_SRP"], password).unwrap();
+        let challenge = srp_core::Challenge { srp_b: &p["SRP_B"], salt: &p["SALT"], secret_block: &p["SECRET_BLOCK"] };
+        let ts = srp_core::Timestamp::from_unix_seconds(1_763_850_000).unwrap();
+        let signature = ephemeral.sign(&identity, &challenge, ts.as_str()).unwrap();
+        self.engine().call::<op::RespondToAuthChallenge>(idp::RespondToAuthChallengeRequest {
+            client_id: self.client_id.as_str().into(),
+            challenge_name: ChallengeNameType::PasswordVerifier,
+            challenge_responses: Some(params(&[
+                ("USERNAME", &p["USER_ID_FOR_SRP"]),
+                ("PASSWORD_CLAIM_SECRET_BLOCK", &p["SECRET_BLOCK"]),
+                ("PASSWORD_CLAIM_SIGNATURE", signature.as_str()),
+                ("TIMESTAMP", ts.as_str()),
+            ])),
+            ..Default::default()
+        })
+    }
+
+    fn tokens(&self, username: &str, password: &str) -> idp::AuthenticationResultType {
+        self.srp_sign_in(username, password).unwrap().authentication_result.unwrap()
+    }
+
+    fn get_user(&self, access: &str) -> Result<idp::GetUserResponse, Fail> {
+        self.engine().call::<op::GetUser>(idp::GetUserRequest { access_token: access.into(), ..Default::default() })
+    }
+}
+
+fn getrandom_fill(buf: &mut [u8]) {
+    // Test randomness: distinct per call is all that matters here.
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(1);
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    for (i, b) in buf.iter_mut().enumerate() {
+        *b = (n.wrapping_mul(0x9E37_79B9_7F4A_7C15).rotate_left(i as u32 % 64) >> 24) as u8 ^ i as u8;
+    }
+}
+
+fn attr(name: &str, value: &str) -> idp::AttributeType {
+    idp::AttributeType { name: name.into(), value: Some(value.into()), ..Default::default() }
+}
+
+fn params(pairs: &[(&str, &str)]) -> Sensitive<BTreeMap<String, String>> {
+    Sensitive::new(pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect())
+}
+
+fn claims(jwt: &str) -> serde_json::Value {
+    let payload = jwt.split('.').nth(1).unwrap();
+    serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap()
+}
+
+const PW: &str = "Correct-Horse-1";
+
+#[tokio::test]
+async fn sign_up_confirm_and_srp_sign_in() {
+    let f = Fixture::new().await;
+    let out = f.sign_up("alice", PW, "alice@example.com").unwrap();
+    assert!(!out.user_confirmed);
+    let delivery = out.code_delivery_details.unwrap();
+    assert_eq!(delivery.destination.as_deref(), Some("a***@e***"));
+    // Not confirmed yet.
+    let err = f.srp_sign_in("alice", PW).unwrap_err();
+    assert_eq!(err.code, ErrorCode::UserNotConfirmedException);
+    // A wrong code, then the right one.
+    let err = f
+        .engine()
+        .call::<op::ConfirmSignUp>(idp::ConfirmSignUpRequest {
+            client_id: f.client_id.as_str().into(),
+            username: "alice".into(),
+            confirmation_code: "000000x".into(),
+            ..Default::default()
+        })
+        .unwrap_err();
+    assert_eq!(err.code, ErrorCode::CodeMismatchException);
+    assert_eq!(err.message, "Invalid verification code provided, please try again.");
+    f.confirm("alice");
+    let tokens = f.tokens("alice", PW);
+    let id = claims(tokens.id_token.as_ref().unwrap().expose());
+    assert_eq!(id["cognito:username"], "alice");
+    assert_eq!(id["email"], "alice@example.com");
+    assert_eq!(id["email_verified"], true);
+    assert_eq!(id["token_use"], "id");
+    assert_eq!(id["aud"], f.client_id.as_str());
+    let access = claims(tokens.access_token.as_ref().unwrap().expose());
+    assert_eq!(access["token_use"], "access");
+    assert_eq!(access["client_id"], f.client_id.as_str());
+    assert_eq!(access["sub"], id["sub"]);
+    assert_eq!(access["iss"], format!("{}/{}", f.pool.endpoint(), f.pool_id));
+    let user = f.get_user(tokens.access_token.as_ref().unwrap().expose()).unwrap();
+    assert_eq!(user.username.expose(), "alice");
+    // The JWKS holds the key the token names.
+    let jwks = f.engine().jwks(&f.pool_id).unwrap();
+    assert_eq!(jwks["keys"][0]["kid"], decode_header(tokens.id_token.as_ref().unwrap().expose())["kid"].clone());
+    // Duplicate sign-up.
+    assert_eq!(f.sign_up("alice", PW, "x@example.com").unwrap_err().code, ErrorCode::UsernameExistsException);
+}
+
+fn decode_header(jwt: &str) -> serde_json::Value {
+    let header = jwt.split('.').next().unwrap();
+    serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(header).unwrap()).unwrap()
+}
+
+#[tokio::test]
+async fn wrong_passwords_fail_and_lock_out() {
+    let f = Fixture::new().await;
+    f.pool.create_user(&f.pool_id, "bob", PW, &[("email", "bob@example.com")]).unwrap();
+    let err = f.srp_sign_in("bob", "Wrong-Horse-1").unwrap_err();
+    assert_eq!(
+        (err.code, err.message.as_str()),
+        (ErrorCode::NotAuthorizedException, "Incorrect username or password.")
+    );
+    let err = f.srp_sign_in("nobody", PW).unwrap_err();
+    assert_eq!((err.code, err.message.as_str()), (ErrorCode::UserNotFoundException, "User does not exist."));
+    for _ in 0..5 {
+        let _ = f.srp_sign_in("bob", "Wrong-Horse-1");
+    }
+    let err = f.srp_sign_in("bob", PW).unwrap_err();
+    assert_eq!(err.message, "Password attempts exceeded");
+    f.engine().advance_clock(3600);
+    assert!(f.srp_sign_in("bob", PW).is_ok());
+}
+
+#[tokio::test]
+async fn password_auth_is_enforced_by_the_client_settings() {
+    let f =
+        Fixture::with(ClientOptions { explicit_auth_flows: vec!["ALLOW_USER_SRP_AUTH".into()], ..Default::default() })
+            .await;
+    f.pool.create_user(&f.pool_id, "carol", PW, &[]).unwrap();
+    let err = f
+        .engine()
+        .call::<op::InitiateAuth>(idp::InitiateAuthRequest {
+            auth_flow: AuthFlowType::UserPasswordAuth,
+            client_id: f.client_id.as_str().into(),
+            auth_parameters: Some(params(&[("USERNAME", "carol"), ("PASSWORD", PW)])),
+            ..Default::default()
+        })
+        .unwrap_err();
+    assert_eq!(err.code, ErrorCode::InvalidParameterException);
+    assert_eq!(err.message, "USER_PASSWORD_AUTH flow not enabled for this client");
+
+    let g = Fixture::new().await;
+    g.pool.create_user(&g.pool_id, "carol", PW, &[]).unwrap();
+    let ok = g
+        .engine()
+        .call::<op::InitiateAuth>(idp::InitiateAuthRequest {
+            auth_flow: AuthFlowType::UserPasswordAuth,
+            client_id: g.client_id.as_str().into(),
+            auth_parameters: Some(params(&[("USERNAME", "carol"), ("PASSWORD", PW)])),
+            ..Default::default()
+        })
+        .unwrap();
+    assert!(ok.authentication_result.unwrap().access_token.is_some());
+}
+
+#[tokio::test]
+async fn refresh_revoke_and_global_sign_out() {
+    let f = Fixture::new().await;
+    f.pool.create_user(&f.pool_id, "dave", PW, &[]).unwrap();
+    let t = f.tokens("dave", PW);
+    let refresh = t.refresh_token.as_ref().unwrap().expose().clone();
+    let refreshed = f
+        .engine()
+        .call::<op::InitiateAuth>(idp::InitiateAuthRequest {
+            auth_flow: AuthFlowType::RefreshTokenAuth,
+            client_id: f.client_id.as_str().into(),
+            auth_parameters: Some(params(&[("REFRESH_TOKEN", &refresh)])),
+            ..Default::default()
+        })
+        .unwrap()
+        .authentication_result
+        .unwrap();
+    assert!(refreshed.refresh_token.is_none());
+    let again = f
+        .engine()
+        .call::<op::GetTokensFromRefreshToken>(idp::GetTokensFromRefreshTokenRequest {
+            client_id: f.client_id.as_str().into(),
+            refresh_token: refresh.as_str().into(),
+            ..Default::default()
+        })
+        .unwrap();
+    let new_access = again.authentication_result.unwrap().access_token.unwrap().expose().clone();
+    f.get_user(&new_access).unwrap();
+    // Revoking the refresh token voids it and every access token it produced.
+    f.engine()
+        .call::<op::RevokeToken>(idp::RevokeTokenRequest {
+            client_id: f.client_id.as_str().into(),
+            token: refresh.as_str().into(),
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(f.get_user(&new_access).unwrap_err().message, "Access Token has been revoked");
+    assert_eq!(
+        f.get_user(t.access_token.as_ref().unwrap().expose()).unwrap_err().code,
+        ErrorCode::NotAuthorizedException
+    );
+    let err = f
+        .engine()
+        .call::<op::GetTokensFromRefreshToken>(idp::GetTokensFromRefreshTokenRequest {
+            client_id: f.client_id.as_str().into(),
+            refresh_token: refresh.as_str().into(),
+            ..Default::default()
+        })
+        .unwrap_err();
+    assert_eq!(err.code, ErrorCode::NotAuthorizedException);
+
+    // Global sign-out voids everything issued before it.
+    let t2 = f.tokens("dave", PW);
+    let access = t2.access_token.as_ref().unwrap().expose().clone();
+    f.engine()
+        .call::<op::GlobalSignOut>(idp::GlobalSignOutRequest {
+            access_token: access.as_str().into(),
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(f.get_user(&access).unwrap_err().code, ErrorCode::NotAuthorizedException);
+    // Expired access tokens are refused.
+    f.engine().advance_clock(5);
+    let t3 = f.tokens("dave", PW);
+    f.get_user(t3.access_token.as_ref().unwrap().expose()).unwrap();
+    f.engine().advance_clock(3601);
+    assert_eq!(f.get_user(t3.access_token.as_ref().unwrap().expose()).unwrap_err().message, "Access Token has expired");
+}
+
+#[tokio::test]
+async fn changing_email_unverifies_it_and_sends_a_code() {
+    let f = Fixture::new().await;
+    f.sign_up("erin", PW, "erin@example.com").unwrap();
+    f.confirm("erin");
+    let access = f.tokens("erin", PW).access_token.unwrap().expose().clone();
+    let out = f
+        .engine()
+        .call::<op::UpdateUserAttributes>(idp::UpdateUserAttributesRequest {
+            access_token: access.as_str().into(),
+            user_attributes: vec![attr("email", "erin2@example.com"), attr("name", "Erin")],
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(out.code_delivery_details_list.unwrap()[0].attribute_name.as_deref(), Some("email"));
+    let attrs = |f: &Fixture| -> BTreeMap<String, String> {
+        f.get_user(&access)
+            .unwrap()
+            .user_attributes
+            .into_iter()
+            .map(|a| (a.name, a.value.map(|v| v.expose().clone()).unwrap_or_default()))
+            .collect()
+    };
+    assert_eq!(attrs(&f)["email_verified"], "false");
+    assert_eq!(attrs(&f)["name"], "Erin");
+    let message = f.pool.outbox(Some(&f.pool_id), Some("erin")).pop().unwrap();
+    assert_eq!((message.kind.as_str(), message.destination.as_str()), ("attribute_verification", "erin2@example.com"));
+    f.engine()
+        .call::<op::VerifyUserAttribute>(idp::VerifyUserAttributeRequest {
+            access_token: access.as_str().into(),
+            attribute_name: "email".into(),
+            code: message.code,
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(attrs(&f)["email_verified"], "true");
+    // Users cannot verify themselves, nor write unknown attributes.
+    for bad in [attr("email_verified", "true"), attr("shoe_size", "9"), attr("custom:nope", "1")] {
+        let err = f
+            .engine()
+            .call::<op::UpdateUserAttributes>(idp::UpdateUserAttributesRequest {
+                access_token: access.as_str().into(),
+                user_attributes: vec![bad],
+                ..Default::default()
+            })
+            .unwrap_err();
+        assert!(matches!(err.code, ErrorCode::NotAuthorizedException | ErrorCode::InvalidParameterException), "{err}");
+    }
+}
+
+#[tokio::test]
+async fn forgot_password_and_change_password() {
+    let f = Fixture::new().await;
+    f.sign_up("frank", PW, "frank@example.com").unwrap();
+    f.confirm("frank");
+    f.engine()
+        .call::<op::ForgotPassword>(idp::ForgotPasswordRequest {
+            client_id: f.client_id.as_str().into(),
+            username: "frank".into(),
+            ..Default::default()
+        })
+        .unwrap();
+    let code = f.pool.last_code(&f.pool_id, "frank").unwrap();
+    let weak = f
+        .engine()
+        .call::<op::ConfirmForgotPassword>(idp::ConfirmForgotPasswordRequest {
+            client_id: f.client_id.as_str().into(),
+            username: "frank".into(),
+            confirmation_code: code.clone(),
+            password: "weak".into(),
+            ..Default::default()
+        })
+        .unwrap_err();
+    assert_eq!(weak.code, ErrorCode::InvalidPasswordException);
+    f.engine()
+        .call::<op::ConfirmForgotPassword>(idp::ConfirmForgotPasswordRequest {
+            client_id: f.client_id.as_str().into(),
+            username: "frank".into(),
+            confirmation_code: code,
+            password: "New-Horse-22".into(),
+            ..Default::default()
+        })
+        .unwrap();
+    assert!(f.srp_sign_in("frank", PW).is_err());
+    let access = f.tokens("frank", "New-Horse-22").access_token.unwrap().expose().clone();
+    let err = f
+        .engine()
+        .call::<op::ChangePassword>(idp::ChangePasswordRequest {
+            access_token: access.as_str().into(),
+            previous_password: Some("wrong".into()),
+            proposed_password: "Third-Horse-3".into(),
+            ..Default::default()
+        })
+        .unwrap_err();
+    assert_eq!(err.code, ErrorCode::NotAuthorizedException);
+    f.engine()
+        .call::<op::ChangePassword>(idp::ChangePasswordRequest {
+            access_token: access.as_str().into(),
+            previous_password: Some("New-Horse-22".into()),
+            proposed_password: "Third-Horse-3".into(),
+            ..Default::default()
+        })
+        .unwrap();
+    f.tokens("frank", "Third-Horse-3");
+}
+
+#[tokio::test]
+async fn admin_created_users_must_choose_a_new_password() {
+    let f = Fixture::new().await;
+    f.engine()
+        .call::<op::AdminCreateUser>(idp::AdminCreateUserRequest {
+            user_pool_id: f.pool_id.clone(),
+            username: "gina".into(),
+            temporary_password: Some("Temp-Pass-123".into()),
+            user_attributes: Some(vec![attr("email", "gina@example.com")]),
+            ..Default::default()
+        })
+        .unwrap();
+    let invite = f.pool.outbox(Some(&f.pool_id), Some("gina")).pop().unwrap();
+    assert_eq!((invite.kind.as_str(), invite.code.as_str()), ("admin_invitation", "Temp-Pass-123"));
+    let out = f.srp_sign_in("gina", "Temp-Pass-123").unwrap();
+    assert_eq!(out.challenge_name, Some(ChallengeNameType::NewPasswordRequired));
+    let p = out.challenge_parameters.unwrap();
+    assert_eq!(cognito_wire::challenge::user_attributes(&p["userAttributes"]).unwrap()["email"], "gina@example.com");
+    let done = f
+        .engine()
+        .call::<op::RespondToAuthChallenge>(idp::RespondToAuthChallengeRequest {
+            client_id: f.client_id.as_str().into(),
+            challenge_name: ChallengeNameType::NewPasswordRequired,
+            session: out.session.clone(),
+            challenge_responses: Some(params(&[
+                ("USERNAME", "gina"),
+                ("NEW_PASSWORD", "Final-Pass-456"),
+                ("userAttributes.name", "Gina"),
+            ])),
+            ..Default::default()
+        })
+        .unwrap();
+    assert!(done.authentication_result.is_some());
+    // The session is single-use.
+    let replay = f
+        .engine()
+        .call::<op::RespondToAuthChallenge>(idp::RespondToAuthChallengeRequest {
+            client_id: f.client_id.as_str().into(),
+            challenge_name: ChallengeNameType::NewPasswordRequired,
+            session: out.session,
+            challenge_responses: Some(params(&[("USERNAME", "gina"), ("NEW_PASSWORD", "Other-Pass-789")])),
+            ..Default::default()
+        })
+        .unwrap_err();
+    assert_eq!(replay.code, ErrorCode::NotAuthorizedException);
+    let user = f
+        .engine()
+        .call::<op::AdminGetUser>(idp::AdminGetUserRequest {
+            user_pool_id: f.pool_id.clone(),
+            username: "gina".into(),
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(user.user_status, Some(idp::UserStatusType::Confirmed));
+    f.tokens("gina", "Final-Pass-456");
+}
+
+#[tokio::test]
+async fn client_secrets_require_a_secret_hash() {
+    let f = Fixture::with(ClientOptions { secret: true, ..Default::default() }).await;
+    let secret = {
+        let out = f
+            .engine()
+            .call::<op::DescribeUserPoolClient>(idp::DescribeUserPoolClientRequest {
+                user_pool_id: f.pool_id.clone(),
+                client_id: f.client_id.as_str().into(),
+                ..Default::default()
+            })
+            .unwrap();
+        out.user_pool_client.unwrap().client_secret.unwrap().expose().clone()
+    };
+    let err = f.sign_up("hank", PW, "hank@example.com").unwrap_err();
+    assert_eq!(err.message, format!("Unable to verify secret hash for client {}", f.client_id));
+    let hash = srp_core::secret_hash(&secret, "hank", &f.client_id).unwrap();
+    f.engine()
+        .call::<op::SignUp>(idp::SignUpRequest {
+            client_id: f.client_id.as_str().into(),
+            secret_hash: Some(hash.as_str().into()),
+            username: "hank".into(),
+            password: Some(PW.into()),
+            user_attributes: Some(vec![attr("email", "hank@example.com")]),
+            ..Default::default()
+        })
+        .unwrap();
+}
+
+#[tokio::test]
+async fn groups_appear_in_tokens_and_list_users_filters() {
+    let f = Fixture::new().await;
+    for (name, email) in [("ivan", "ivan@example.com"), ("ivy", "ivy@other.org"), ("jack", "jack@example.com")] {
+        f.pool.create_user(&f.pool_id, name, PW, &[("email", email)]).unwrap();
+    }
+    f.engine()
+        .call::<op::CreateGroup>(idp::CreateGroupRequest {
+            user_pool_id: f.pool_id.clone(),
+            group_name: "admins".into(),
+            ..Default::default()
+        })
+        .unwrap();
+    f.engine()
+        .call::<op::AdminAddUserToGroup>(idp::AdminAddUserToGroupRequest {
+            user_pool_id: f.pool_id.clone(),
+            username: "ivan".into(),
+            group_name: "admins".into(),
+            ..Default::default()
+        })
+        .unwrap();
+    let access = claims(f.tokens("ivan", PW).access_token.unwrap().expose());
+    assert_eq!(access["cognito:groups"], serde_json::json!(["admins"]));
+    let list = |filter: &str| -> Vec<String> {
+        f.engine()
+            .call::<op::ListUsers>(idp::ListUsersRequest {
+                user_pool_id: f.pool_id.clone(),
+                filter: Some(filter.into()),
+                ..Default::default()
+            })
+            .unwrap()
+            .users
+            .unwrap()
+            .into_iter()
+            .map(|u| u.username.unwrap().expose().clone())
+            .collect()
+    };
+    assert_eq!(list("username ^= \"iv\""), ["ivan", "ivy"]);
+    assert_eq!(list("email = \"jack@example.com\""), ["jack"]);
+    let members = f
+        .engine()
+        .call::<op::ListUsersInGroup>(idp::ListUsersInGroupRequest {
+            user_pool_id: f.pool_id.clone(),
+            group_name: "admins".into(),
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(members.users.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn bad_requests_get_cognito_errors() {
+    let f = Fixture::new().await;
+    let e = f.engine();
+    let status_and_type = |r: http::Response<Vec<u8>>| {
+        let err = cognito_wire::decode_error(r.status().as_u16(), r.headers(), r.body()).unwrap();
+        (r.status().as_u16(), err.code.as_str().to_owned())
+    };
+    assert_eq!(
+        status_and_type(e.handle("AWSCognitoIdentityProviderService.InitiateAuth", b"{\"AuthFlow\":")),
+        (400, "SerializationException".into())
+    );
+    assert_eq!(
+        status_and_type(e.handle("AWSCognitoIdentityProviderService.InitiateAuth", b"{}")),
+        (400, "InvalidParameterException".into())
+    );
+    assert_eq!(
+        status_and_type(e.handle("AWSCognitoIdentityProviderService.Nope", b"{}")),
+        (400, "UnknownOperationException".into())
+    );
+    assert_eq!(status_and_type(e.handle("", b"")), (400, "UnknownOperationException".into()));
+    assert_eq!(
+        status_and_type(e.handle("AWSCognitoIdentityProviderService.GetUser", b"{\"AccessToken\":\"x.y.z\"}")),
+        (400, "NotAuthorizedException".into())
+    );
+    let huge = vec![b' '; local_pool::MAX_BODY + 1];
+    assert_eq!(
+        status_and_type(e.handle("AWSCognitoIdentityProviderService.GetUser", &huge)),
+        (400, "InvalidParameterException".into())
+    );
+    // Arbitrary bytes never panic.
+    for body in [&b"\xff\xfe"[..], b"null", b"[]", b"{\"ClientId\":{}}", b"{\"AuthFlow\":\"USER_SRP_AUTH\",\"ClientId\":\"nope\",\"AuthParameters\":{\"USERNAME\":\"a\",\"SRP_A\":\"zz\"}}"] {
+        let r = e.handle("AWSCognitoIdentityProviderService.InitiateAuth", body);
+        assert_eq!(r.status(), 400);
+    }
+}
+
+#[tokio::test]
+async fn state_survives_a_restart_with_a_data_dir() {
+    let dir = std::env::temp_dir().join(format!("local-pool-test-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let options = local_pool::Options { data_dir: Some(dir.clone()), ..Default::default() };
+    let pool = LocalPool::start_with(options.clone()).await.unwrap();
+    let pool_id = pool.create_pool("persisted").unwrap();
+    let client = pool.create_client(&pool_id, ClientOptions::default()).unwrap();
+    pool.create_user(&pool_id, "kate", PW, &[]).unwrap();
+    pool.stop().await;
+    let again = LocalPool::start_with(options).await.unwrap();
+    let f = Fixture { pool: again, pool_id, client_id: client.client_id };
+    f.tokens("kate", PW);
+    f.pool.stop().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn the_http_endpoint_serves_json_and_the_outbox() {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let f = Fixture::new().await;
+    f.sign_up("lena", PW, "lena@example.com").unwrap();
+    let addr = f.pool.endpoint().trim_start_matches("http://").to_owned();
+    let request = |raw: String| {
+        let addr = addr.clone();
+        async move {
+            let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+            stream.write_all(raw.as_bytes()).await.unwrap();
+            let mut out = String::new();
+            stream.read_to_string(&mut out).await.unwrap();
+            out
+        }
+    };
+    let body = format!(
+        "{{\"ClientId\":\"{}\",\"Username\":\"lena\",\"ConfirmationCode\":\"{}\"}}",
+        f.client_id,
+        f.pool.last_code(&f.pool_id, "lena").unwrap()
+    );
+    let response = request(format!(
+        "POST / HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/x-amz-json-1.1\r\nX-Amz-Target: AWSCognitoIdentityProviderService.ConfirmSignUp\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    ))
+    .await;
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    let outbox = request(format!(
+        "GET /_local-pool/outbox?pool={}&user=lena HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        f.pool_id
+    ))
+    .await;
+    assert!(outbox.contains("\"kind\":\"sign_up\""), "{outbox}");
+    let jwks =
+        request(format!("GET /{}/.well-known/jwks.json HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", f.pool_id))
+            .await;
+    assert!(jwks.contains("\"kty\":\"RSA\""), "{jwks}");
+    let missing = request("GET /nope HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".into()).await;
+    assert!(missing.starts_with("HTTP/1.1 404"));
+}
