@@ -2,6 +2,8 @@
 //! `.cargo/config.toml`). The binary is a thin argument parser over these
 //! modules, so the test suite can call the same checks.
 
+pub mod bench;
+pub mod bench_pool;
 pub mod codegen;
 pub mod exchanges;
 pub mod srp_vectors;

@@ -15,10 +15,15 @@ Commands:
                                   (--check: fail if the committed files are stale)
   srp check-vectors [FILE|DIR...] check cognito-srp-vectors/1 files against srp-core
                                   (default: fixtures/srp)
+  bench srp [--peers-dir DIR] [--iterations N] [--no-install]
+                                  time srp-core's client SRP next to pycognito, amazon-cognito-identity-js
+                                  and gmpy2 powmod_sec (installs them into DIR; default target/bench-peers)
   wire check-exchanges [FILE|DIR...]
                                   round-trip recorded exchanges (.json, .jsonl) through
                                   cognito-wire (default: fixtures/exchanges)
   wire fuzz-corpus                seed crates/cognito-wire/fuzz/corpus from the exchanges
+  bench local-pool [--clients N] [--seconds S] [--ministack PATH] [--load-users N]
+                                  SRP sign-ins per second against the local pool and ministack
   help                            this text
 ";
 
@@ -37,12 +42,17 @@ fn run(args: &[String]) -> Result<ExitCode> {
     let words: Vec<&str> = args.iter().map(String::as_str).collect();
     match words.as_slice() {
         ["srp", "check-vectors", files @ ..] => check_vectors(files),
+        ["bench", "srp", rest @ ..] => xtask::bench::run(rest),
         ["wire", "check-exchanges", files @ ..] => check_exchanges(files),
         ["wire", "fuzz-corpus"] => {
             let root = workspace_root();
             let out = root.join("crates/cognito-wire/fuzz/corpus/decode_response");
             let n = exchanges::write_fuzz_corpus(&root.join("fixtures/exchanges"), &out)?;
             println!("{n} seeds written to {}", out.display());
+            Ok(ExitCode::SUCCESS)
+        }
+        ["bench", "local-pool", flags @ ..] => {
+            bench_local_pool(flags)?;
             Ok(ExitCode::SUCCESS)
         }
         ["codegen"] => run_codegen(false),
@@ -133,4 +143,29 @@ fn check_exchanges(files: &[&str]) -> Result<ExitCode> {
     }
     println!("{passed} passed, {failed} failed");
     Ok(if failed == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+fn bench_local_pool(flags: &[&str]) -> Result<()> {
+    let root = workspace_root();
+    let default_ministack = std::env::var_os("MINISTACK")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("target/interop/venv-ministack/bin/ministack"));
+    let mut options = xtask::bench_pool::Options {
+        clients: 16,
+        seconds: 10,
+        ministack: Some(default_ministack),
+        load_users: 100_000,
+    };
+    let mut it = flags.iter();
+    while let Some(flag) = it.next() {
+        let value = it.next().ok_or_else(|| anyhow::anyhow!("{flag} needs a value"))?;
+        match *flag {
+            "--clients" => options.clients = value.parse()?,
+            "--seconds" => options.seconds = value.parse()?,
+            "--ministack" => options.ministack = Some(PathBuf::from(value)),
+            "--load-users" => options.load_users = value.parse()?,
+            other => bail!("unknown option {other}"),
+        }
+    }
+    xtask::bench_pool::run(&root, &options)
 }
