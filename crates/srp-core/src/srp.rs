@@ -50,9 +50,21 @@ impl fmt::Debug for Identity<'_> {
 }
 
 /// The pool name of a pool id: `us-east-1_abc123XYZ` gives `abc123XYZ`.
+///
+/// Like pycognito, amazon-cognito-identity-js and Amplify v6
+/// (`poolId.split('_')[1]`), only the part up to a second `_` counts:
+/// `us-east-1_abc_def` gives `abc`. Real pool ids have one `_`.
+///
+/// ```
+/// assert_eq!(srp_core::pool_name("us-east-1_abc123XYZ").unwrap(), "abc123XYZ");
+/// assert_eq!(srp_core::pool_name("us-east-1_abc_def").unwrap(), "abc");
+/// assert!(srp_core::pool_name("us-east-1").is_err());
+/// assert!(srp_core::pool_name("_abc").is_err());
+/// ```
 pub fn pool_name(pool_id: &str) -> Result<&str, Error> {
-    match pool_id.split_once('_') {
-        Some((region, name)) if !region.is_empty() && !name.is_empty() => Ok(name),
+    let mut parts = pool_id.split('_');
+    match (parts.next(), parts.next()) {
+        (Some(region), Some(name)) if !region.is_empty() && !name.is_empty() => Ok(name),
         _ => Err(Error::InvalidPoolId),
     }
 }
