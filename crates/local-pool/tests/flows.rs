@@ -625,3 +625,203 @@ async fn the_http_endpoint_serves_json_and_the_outbox() {
     let missing = request("GET /nope HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".into()).await;
     assert!(missing.starts_with("HTTP/1.1 404"));
 }
+
+/// A pool created with explicit settings, and one client.
+fn custom_pool(
+    pool: &LocalPool,
+    request: idp::CreateUserPoolRequest,
+    client: idp::CreateUserPoolClientRequest,
+) -> (String, String) {
+    let pool_id = pool.engine().call::<op::CreateUserPool>(request).unwrap().user_pool.unwrap().id.unwrap();
+    let client = pool
+        .engine()
+        .call::<op::CreateUserPoolClient>(idp::CreateUserPoolClientRequest { user_pool_id: pool_id.clone(), ..client })
+        .unwrap();
+    (pool_id, client.user_pool_client.unwrap().client_id.unwrap().expose().clone())
+}
+
+fn client_request() -> idp::CreateUserPoolClientRequest {
+    idp::CreateUserPoolClientRequest {
+        client_name: "c".into(),
+        explicit_auth_flows: Some(vec!["ALLOW_USER_SRP_AUTH".into(), "ALLOW_REFRESH_TOKEN_AUTH".into()]),
+        ..Default::default()
+    }
+}
+
+#[tokio::test]
+async fn email_as_username_and_case_insensitive_pools() {
+    let pool = LocalPool::start().await.unwrap();
+    let (pool_id, client_id) = custom_pool(
+        &pool,
+        idp::CreateUserPoolRequest {
+            pool_name: "emails".into(),
+            username_attributes: Some(vec![idp::UsernameAttributeType::Email]),
+            username_configuration: Some(idp::UsernameConfigurationType {
+                case_sensitive: false,
+                ..Default::default()
+            }),
+            auto_verified_attributes: Some(vec![idp::VerifiedAttributeType::Email]),
+            ..Default::default()
+        },
+        client_request(),
+    );
+    let f = Fixture { pool, pool_id, client_id };
+    let out = f
+        .engine()
+        .call::<op::SignUp>(idp::SignUpRequest {
+            client_id: f.client_id.as_str().into(),
+            username: "Mia@Example.com".into(),
+            password: Some(PW.into()),
+            ..Default::default()
+        })
+        .unwrap();
+    // The username is the sub (a UUID); the email is an attribute.
+    let code = f.pool.outbox(Some(&f.pool_id), Some("Mia@Example.com")).pop().unwrap().code;
+    f.engine()
+        .call::<op::ConfirmSignUp>(idp::ConfirmSignUpRequest {
+            client_id: f.client_id.as_str().into(),
+            username: "mia@example.com".into(),
+            confirmation_code: code,
+            ..Default::default()
+        })
+        .unwrap();
+    let tokens = f.tokens("MIA@example.com", PW);
+    let id = claims(tokens.id_token.unwrap().expose());
+    assert_eq!(id["cognito:username"], out.user_sub.as_str());
+    assert_eq!(id["email"], "Mia@Example.com");
+    // Not an email: refused.
+    let err = f
+        .engine()
+        .call::<op::SignUp>(idp::SignUpRequest {
+            client_id: f.client_id.as_str().into(),
+            username: "plainname".into(),
+            password: Some(PW.into()),
+            ..Default::default()
+        })
+        .unwrap_err();
+    assert_eq!(err.code, ErrorCode::InvalidParameterException);
+}
+
+#[tokio::test]
+async fn prevent_user_existence_errors_hides_unknown_users() {
+    let pool = LocalPool::start().await.unwrap();
+    let (pool_id, client_id) = custom_pool(
+        &pool,
+        idp::CreateUserPoolRequest { pool_name: "hidden".into(), ..Default::default() },
+        idp::CreateUserPoolClientRequest {
+            prevent_user_existence_errors: Some(idp::PreventUserExistenceErrorTypes::Enabled),
+            ..client_request()
+        },
+    );
+    let f = Fixture { pool, pool_id, client_id };
+    // An unknown user gets a challenge like anyone else, then the same error as a wrong password.
+    let err = f.srp_sign_in("ghost", PW).unwrap_err();
+    assert_eq!(
+        (err.code, err.message.as_str()),
+        (ErrorCode::NotAuthorizedException, "Incorrect username or password.")
+    );
+}
+
+#[tokio::test]
+async fn custom_and_required_attributes_follow_the_schema() {
+    let pool = LocalPool::start().await.unwrap();
+    let (pool_id, client_id) = custom_pool(
+        &pool,
+        idp::CreateUserPoolRequest {
+            pool_name: "schema".into(),
+            auto_verified_attributes: Some(vec![idp::VerifiedAttributeType::Email]),
+            schema: Some(vec![
+                idp::SchemaAttributeType {
+                    name: Some("name".into()),
+                    attribute_data_type: Some(idp::AttributeDataType::String),
+                    required: Some(true),
+                    ..Default::default()
+                },
+                idp::SchemaAttributeType {
+                    name: Some("level".into()),
+                    attribute_data_type: Some(idp::AttributeDataType::Number),
+                    ..Default::default()
+                },
+                idp::SchemaAttributeType {
+                    name: Some("nick".into()),
+                    attribute_data_type: Some(idp::AttributeDataType::String),
+                    string_attribute_constraints: Some(idp::StringAttributeConstraintsType {
+                        max_length: Some("4".into()),
+                        ..Default::default()
+                    }),
+                    ..Default::default()
+                },
+            ]),
+            ..Default::default()
+        },
+        client_request(),
+    );
+    let f = Fixture { pool, pool_id, client_id };
+    let sign_up = |attrs: Vec<idp::AttributeType>, name: &str| {
+        f.engine().call::<op::SignUp>(idp::SignUpRequest {
+            client_id: f.client_id.as_str().into(),
+            username: name.into(),
+            password: Some(PW.into()),
+            user_attributes: Some(attrs),
+            ..Default::default()
+        })
+    };
+    let missing = sign_up(vec![attr("email", "n@example.com")], "nina").unwrap_err();
+    assert!(missing.message.contains("name: The attribute is required"), "{missing}");
+    let not_number = sign_up(vec![attr("name", "Nina"), attr("custom:level", "high")], "nina").unwrap_err();
+    assert_eq!(not_number.code, ErrorCode::InvalidParameterException);
+    let too_long = sign_up(vec![attr("name", "Nina"), attr("custom:nick", "ninja")], "nina").unwrap_err();
+    assert_eq!(too_long.code, ErrorCode::InvalidParameterException);
+    sign_up(
+        vec![
+            attr("name", "Nina"),
+            attr("custom:level", "3"),
+            attr("custom:nick", "nin"),
+            attr("email", "n@example.com"),
+        ],
+        "nina",
+    )
+    .unwrap();
+}
+
+#[tokio::test]
+async fn token_lifetimes_follow_the_client_settings() {
+    let pool = LocalPool::start().await.unwrap();
+    let (pool_id, client_id) = custom_pool(
+        &pool,
+        idp::CreateUserPoolRequest { pool_name: "short".into(), ..Default::default() },
+        idp::CreateUserPoolClientRequest {
+            access_token_validity: Some(5),
+            id_token_validity: Some(10),
+            token_validity_units: Some(idp::TokenValidityUnitsType {
+                access_token: Some(idp::TimeUnitsType::Minutes),
+                id_token: Some(idp::TimeUnitsType::Minutes),
+                ..Default::default()
+            }),
+            ..client_request()
+        },
+    );
+    let f = Fixture { pool, pool_id, client_id };
+    f.pool.create_user(&f.pool_id, "olga", PW, &[]).unwrap();
+    let t = f.tokens("olga", PW);
+    assert_eq!(t.expires_in, Some(300));
+    let access = claims(t.access_token.as_ref().unwrap().expose());
+    let id = claims(t.id_token.as_ref().unwrap().expose());
+    assert_eq!(access["exp"].as_i64().unwrap() - access["iat"].as_i64().unwrap(), 300);
+    assert_eq!(id["exp"].as_i64().unwrap() - id["iat"].as_i64().unwrap(), 600);
+}
+
+#[tokio::test]
+async fn a_torn_or_foreign_state_file_is_refused_not_overwritten() {
+    let dir = std::env::temp_dir().join(format!("local-pool-corrupt-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("state.json"), b"{\"pools\": {\"us-east-1_x\": ").unwrap();
+    let err = LocalPool::start_with(local_pool::Options { data_dir: Some(dir.clone()), ..Default::default() })
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), std::io::ErrorKind::InvalidData);
+    assert!(err.to_string().contains("move it aside"), "{err}");
+    assert_eq!(std::fs::read(dir.join("state.json")).unwrap(), b"{\"pools\": {\"us-east-1_x\": ");
+    let _ = std::fs::remove_dir_all(&dir);
+}
