@@ -75,6 +75,7 @@ impl Engine {
             groups: BTreeMap::new(),
             key: None,
             signing: None,
+            factors: Default::default(),
         };
         self.lock().pools.insert(id, pool);
         self.mark_dirty();

@@ -432,6 +432,9 @@ impl Engine {
                 })
             }
             _ => {
+                if let Some(step) = self.mfa_step(pool_id, client_id, key, user)? {
+                    return Ok(step);
+                }
                 let result = self.issue_tokens(pool_id, client_id, key, self.now())?;
                 Ok(Outcome {
                     challenge_name: None,
@@ -527,6 +530,10 @@ impl Engine {
             }
             user
         };
+        if matches!(auth.step, Step::Mfa { .. } | Step::SelectMfa { .. } | Step::MfaSetup { .. }) {
+            let user = user.ok_or_else(Fail::no_user)?;
+            return self.answer_mfa(session, auth, challenge, responses, user);
+        }
         match (challenge, auth.step) {
             (ChallengeNameType::PasswordVerifier, Step::PasswordVerifier { server, srp_a, secret_block, verifier }) => {
                 let get = |k: &str| {

@@ -245,6 +245,13 @@ impl Engine {
             GetUserAttributeVerificationCode => get_user_attribute_verification_code,
             VerifyUserAttribute => verify_user_attribute,
             DeleteUser => delete_user,
+            // MFA.
+            AssociateSoftwareToken => associate_software_token,
+            VerifySoftwareToken => verify_software_token,
+            SetUserMFAPreference => set_user_mfa_preference,
+            AdminSetUserMFAPreference => admin_set_user_mfa_preference,
+            SetUserPoolMfaConfig => set_user_pool_mfa_config,
+            GetUserPoolMfaConfig => get_user_pool_mfa_config,
             // Pools and clients.
             CreateUserPool => create_user_pool,
             DescribeUserPool => describe_user_pool,

@@ -31,6 +31,7 @@
 mod admin;
 mod auth;
 mod engine;
+mod mfa;
 mod persist;
 mod server;
 mod state;
@@ -45,6 +46,7 @@ use cognito_wire::Operation;
 use cognito_wire::cognito_idp::{self as idp, operation as op};
 
 pub use engine::{Engine, Fail, MAX_BODY};
+pub use mfa::current_totp;
 pub use state::Message;
 
 /// How to start a pool.

@@ -6,7 +6,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
-use cognito_wire::cognito_idp::{GroupType, UserPoolClientType, UserPoolType, UserStatusType};
+use cognito_wire::cognito_idp::{ChallengeNameType, GroupType, UserPoolClientType, UserPoolType, UserStatusType};
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
@@ -37,6 +37,42 @@ pub(crate) struct Pool {
     pub(crate) key: Option<StoredKey>,
     #[serde(skip)]
     pub(crate) signing: Option<Arc<SigningKey>>,
+    /// Which MFA factors the pool offers (SetUserPoolMfaConfig).
+    #[serde(default)]
+    pub(crate) factors: MfaFactors,
+}
+
+/// The MFA factors a pool offers.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub(crate) struct MfaFactors {
+    pub(crate) sms: bool,
+    pub(crate) totp: bool,
+    pub(crate) email: bool,
+}
+
+/// A user's MFA settings.
+#[derive(Clone, Default, Serialize, Deserialize)]
+pub(crate) struct UserMfa {
+    pub(crate) sms: bool,
+    pub(crate) totp: bool,
+    pub(crate) email: bool,
+    /// `SMS_MFA`, `SOFTWARE_TOKEN_MFA` or `EMAIL_OTP`.
+    pub(crate) preferred: Option<String>,
+    /// The verified TOTP secret (base32).
+    pub(crate) totp_secret: Option<String>,
+    /// A secret from AssociateSoftwareToken not yet verified.
+    pub(crate) pending_totp_secret: Option<String>,
+}
+
+impl std::fmt::Debug for UserMfa {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UserMfa")
+            .field("sms", &self.sms)
+            .field("totp", &self.totp)
+            .field("email", &self.email)
+            .field("preferred", &self.preferred)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Pool {
@@ -138,6 +174,8 @@ pub(crate) struct User {
     pub(crate) locked_until: i64,
     /// Tokens issued before this instant are void (GlobalSignOut).
     pub(crate) tokens_valid_after: i64,
+    #[serde(default)]
+    pub(crate) mfa: UserMfa,
 }
 
 /// What a refresh token stands for.
@@ -186,6 +224,12 @@ pub(crate) enum Step {
     },
     /// NEW_PASSWORD_REQUIRED was issued.
     NewPasswordRequired,
+    /// An MFA code is awaited (`code` for SMS and email; TOTP has none).
+    Mfa { challenge: ChallengeNameType, code: Option<Zeroizing<String>> },
+    /// SELECT_MFA_TYPE was issued.
+    SelectMfa { choices: Vec<ChallengeNameType> },
+    /// MFA_SETUP was issued; `secret` once AssociateSoftwareToken ran.
+    MfaSetup { choices: Vec<ChallengeNameType>, secret: Option<Zeroizing<String>>, verified: bool },
 }
 
 /// A message the pool "sent".

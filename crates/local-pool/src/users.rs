@@ -294,6 +294,7 @@ impl Engine {
             failed_attempts: 0,
             locked_until: 0,
             tokens_valid_after: 0,
+            mfa: Default::default(),
         };
         Ok((key, user))
     }
@@ -475,9 +476,12 @@ impl Engine {
         let (pool_id, key) = self.authorize(input.access_token.expose())?;
         let state = self.lock();
         let user = Engine::pool(&state, &pool_id)?.users.get(&key).ok_or_else(Fail::no_user)?;
+        let (user_mfa_setting_list, preferred_mfa_setting) = Engine::mfa_settings(user);
         Ok(idp::GetUserResponse {
             username: user.username.clone().into(),
             user_attributes: to_attribute_list(&user.attributes),
+            user_mfa_setting_list,
+            preferred_mfa_setting,
             ..Default::default()
         })
     }
@@ -701,6 +705,8 @@ impl Engine {
             user_status: Some(user.status.clone()),
             user_create_date: Some(cognito_wire::EpochSeconds::from_secs(user.created)),
             user_last_modified_date: Some(cognito_wire::EpochSeconds::from_secs(user.modified)),
+            user_mfa_setting_list: Engine::mfa_settings(user).0,
+            preferred_mfa_setting: Engine::mfa_settings(user).1,
             ..Default::default()
         })
     }

@@ -825,3 +825,230 @@ async fn a_torn_or_foreign_state_file_is_refused_not_overwritten() {
     assert_eq!(std::fs::read(dir.join("state.json")).unwrap(), b"{\"pools\": {\"us-east-1_x\": ");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+fn mfa_pool(pool: &LocalPool, mode: idp::UserPoolMfaType, sms: bool, totp: bool, email: bool) -> (String, String) {
+    let (pool_id, client_id) = custom_pool(
+        pool,
+        idp::CreateUserPoolRequest {
+            pool_name: "mfa".into(),
+            auto_verified_attributes: Some(vec![idp::VerifiedAttributeType::Email]),
+            ..Default::default()
+        },
+        client_request(),
+    );
+    pool.engine()
+        .call::<op::SetUserPoolMfaConfig>(idp::SetUserPoolMfaConfigRequest {
+            user_pool_id: pool_id.clone(),
+            mfa_configuration: Some(mode),
+            sms_mfa_configuration: sms.then(Default::default),
+            software_token_mfa_configuration: Some(idp::SoftwareTokenMfaConfigType {
+                enabled: Some(totp),
+                ..Default::default()
+            }),
+            email_mfa_configuration: email.then(Default::default),
+            ..Default::default()
+        })
+        .unwrap();
+    (pool_id, client_id)
+}
+
+impl Fixture {
+    fn respond(
+        &self,
+        name: ChallengeNameType,
+        session: Option<Sensitive<String>>,
+        pairs: &[(&str, &str)],
+    ) -> Result<idp::RespondToAuthChallengeResponse, Fail> {
+        self.engine().call::<op::RespondToAuthChallenge>(idp::RespondToAuthChallengeRequest {
+            client_id: self.client_id.as_str().into(),
+            challenge_name: name,
+            session,
+            challenge_responses: Some(params(pairs)),
+            ..Default::default()
+        })
+    }
+
+    fn now(&self) -> i64 {
+        self.engine().now()
+    }
+}
+
+#[tokio::test]
+async fn totp_enrolment_by_access_token_then_challenge_with_retry() {
+    let pool = LocalPool::start().await.unwrap();
+    let (pool_id, client_id) = mfa_pool(&pool, idp::UserPoolMfaType::Optional, false, true, false);
+    let f = Fixture { pool, pool_id, client_id };
+    f.pool.create_user(&f.pool_id, "pia", PW, &[("email", "pia@example.com")]).unwrap();
+    // Optional MFA and none set up: straight to tokens.
+    let access = f.tokens("pia", PW).access_token.unwrap().expose().clone();
+    // Enabling TOTP before verifying a token is refused.
+    let err = f
+        .engine()
+        .call::<op::SetUserMFAPreference>(idp::SetUserMFAPreferenceRequest {
+            access_token: access.as_str().into(),
+            software_token_mfa_settings: Some(idp::SoftwareTokenMfaSettingsType {
+                enabled: Some(true),
+                preferred_mfa: Some(true),
+                ..Default::default()
+            }),
+            ..Default::default()
+        })
+        .unwrap_err();
+    assert_eq!(err.code, ErrorCode::InvalidParameterException);
+    let secret = f
+        .engine()
+        .call::<op::AssociateSoftwareToken>(idp::AssociateSoftwareTokenRequest {
+            access_token: Some(access.as_str().into()),
+            ..Default::default()
+        })
+        .unwrap()
+        .secret_code
+        .unwrap()
+        .expose()
+        .clone();
+    let verify = |code: &str| {
+        f.engine().call::<op::VerifySoftwareToken>(idp::VerifySoftwareTokenRequest {
+            access_token: Some(access.as_str().into()),
+            user_code: code.into(),
+            ..Default::default()
+        })
+    };
+    assert_eq!(verify("000000x").unwrap_err().code, ErrorCode::CodeMismatchException);
+    let code = local_pool::current_totp(&secret, f.now()).unwrap();
+    assert_eq!(verify(&code).unwrap().status, Some(idp::VerifySoftwareTokenResponseType::Success));
+    let user = f.get_user(&access).unwrap();
+    assert_eq!(user.user_mfa_setting_list.unwrap(), ["SOFTWARE_TOKEN_MFA"]);
+    // Sign-in now asks for the code; a wrong one can be retried on the same session.
+    let step = f.srp_sign_in("pia", PW).unwrap();
+    assert_eq!(step.challenge_name, Some(ChallengeNameType::SoftwareTokenMfa));
+    let session = step.session.clone();
+    assert!(session.is_some());
+    let wrong = f
+        .respond(
+            ChallengeNameType::SoftwareTokenMfa,
+            session.clone(),
+            &[("USERNAME", "pia"), ("SOFTWARE_TOKEN_MFA_CODE", "123")],
+        )
+        .unwrap_err();
+    assert_eq!(wrong.code, ErrorCode::CodeMismatchException);
+    let code = local_pool::current_totp(&secret, f.now()).unwrap();
+    let done = f
+        .respond(
+            ChallengeNameType::SoftwareTokenMfa,
+            session,
+            &[("USERNAME", "pia"), ("SOFTWARE_TOKEN_MFA_CODE", &code)],
+        )
+        .unwrap();
+    assert!(done.authentication_result.unwrap().access_token.is_some());
+}
+
+#[tokio::test]
+async fn required_mfa_is_set_up_during_sign_in() {
+    let pool = LocalPool::start().await.unwrap();
+    let (pool_id, client_id) = mfa_pool(&pool, idp::UserPoolMfaType::On, false, true, false);
+    let f = Fixture { pool, pool_id, client_id };
+    f.pool.create_user(&f.pool_id, "quinn", PW, &[]).unwrap();
+    let step = f.srp_sign_in("quinn", PW).unwrap();
+    assert_eq!(step.challenge_name, Some(ChallengeNameType::MfaSetup));
+    let can = cognito_wire::challenge::mfa_types(&step.challenge_parameters.unwrap()["MFAS_CAN_SETUP"]).unwrap();
+    assert_eq!(can, [ChallengeNameType::SoftwareTokenMfa]);
+    // Answering MFA_SETUP before verifying a token fails.
+    let associated = f
+        .engine()
+        .call::<op::AssociateSoftwareToken>(idp::AssociateSoftwareTokenRequest {
+            session: step.session.clone(),
+            ..Default::default()
+        })
+        .unwrap();
+    let secret = associated.secret_code.unwrap().expose().clone();
+    let code = local_pool::current_totp(&secret, f.now()).unwrap();
+    let verified = f
+        .engine()
+        .call::<op::VerifySoftwareToken>(idp::VerifySoftwareTokenRequest {
+            session: associated.session,
+            user_code: code.as_str().into(),
+            friendly_device_name: Some("phone".into()),
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(verified.status, Some(idp::VerifySoftwareTokenResponseType::Success));
+    let done = f.respond(ChallengeNameType::MfaSetup, verified.session, &[("USERNAME", "quinn")]).unwrap();
+    assert!(done.authentication_result.is_some());
+    // From now on, TOTP is asked for.
+    assert_eq!(f.srp_sign_in("quinn", PW).unwrap().challenge_name, Some(ChallengeNameType::SoftwareTokenMfa));
+    // An expired session is refused.
+    let step = f.srp_sign_in("quinn", PW).unwrap();
+    f.engine().advance_clock(181);
+    let code = local_pool::current_totp(&secret, f.now()).unwrap();
+    let err = f
+        .respond(
+            ChallengeNameType::SoftwareTokenMfa,
+            step.session,
+            &[("USERNAME", "quinn"), ("SOFTWARE_TOKEN_MFA_CODE", &code)],
+        )
+        .unwrap_err();
+    assert_eq!(err.code, ErrorCode::NotAuthorizedException);
+}
+
+#[tokio::test]
+async fn several_factors_mean_select_mfa_type_unless_one_is_preferred() {
+    let pool = LocalPool::start().await.unwrap();
+    let (pool_id, client_id) = mfa_pool(&pool, idp::UserPoolMfaType::Optional, true, false, true);
+    let f = Fixture { pool, pool_id, client_id };
+    f.pool
+        .create_user(&f.pool_id, "rosa", PW, &[("email", "rosa@example.com"), ("phone_number", "+15555550123")])
+        .unwrap();
+    let set = |sms: Option<bool>, email: Option<bool>, preferred_email: bool| {
+        f.engine()
+            .call::<op::AdminSetUserMFAPreference>(idp::AdminSetUserMFAPreferenceRequest {
+                user_pool_id: f.pool_id.clone(),
+                username: "rosa".into(),
+                sms_mfa_settings: Some(idp::SMSMfaSettingsType { enabled: sms, ..Default::default() }),
+                email_mfa_settings: Some(idp::EmailMfaSettingsType {
+                    enabled: email,
+                    preferred_mfa: Some(preferred_email),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            })
+            .unwrap();
+    };
+    set(Some(true), Some(true), false);
+    let step = f.srp_sign_in("rosa", PW).unwrap();
+    assert_eq!(step.challenge_name, Some(ChallengeNameType::SelectMfaType));
+    let choices = cognito_wire::challenge::mfa_types(&step.challenge_parameters.unwrap()["MFAS_CAN_CHOOSE"]).unwrap();
+    assert_eq!(choices, [ChallengeNameType::SmsMfa, ChallengeNameType::EmailOtp]);
+    let sms = f
+        .respond(ChallengeNameType::SelectMfaType, step.session, &[("USERNAME", "rosa"), ("ANSWER", "SMS_MFA")])
+        .unwrap();
+    assert_eq!(sms.challenge_name, Some(ChallengeNameType::SmsMfa));
+    let p = sms.challenge_parameters.unwrap();
+    assert_eq!(
+        (p["CODE_DELIVERY_DELIVERY_MEDIUM"].as_str(), p["CODE_DELIVERY_DESTINATION"].as_str()),
+        ("SMS", "+*******0123")
+    );
+    let message = f.pool.outbox(Some(&f.pool_id), Some("rosa")).pop().unwrap();
+    assert_eq!((message.kind.as_str(), message.destination.as_str()), ("mfa", "+15555550123"));
+    let done = f
+        .respond(ChallengeNameType::SmsMfa, sms.session, &[("USERNAME", "rosa"), ("SMS_MFA_CODE", &message.code)])
+        .unwrap();
+    assert!(done.authentication_result.is_some());
+    // Email preferred: asked for directly.
+    set(None, None, true);
+    let step = f.srp_sign_in("rosa", PW).unwrap();
+    assert_eq!(step.challenge_name, Some(ChallengeNameType::EmailOtp));
+    let code = f.pool.last_code(&f.pool_id, "rosa").unwrap();
+    let done = f
+        .respond(ChallengeNameType::EmailOtp, step.session, &[("USERNAME", "rosa"), ("EMAIL_OTP_CODE", &code)])
+        .unwrap();
+    assert!(done.authentication_result.is_some());
+    let user = f
+        .engine()
+        .call::<op::AdminGetUser>(idp::AdminGetUserRequest {
+            user_pool_id: f.pool_id.clone(),
+            username: "rosa".into(),
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(user.preferred_mfa_setting.as_deref(), Some("EMAIL_OTP"));
+}
