@@ -41,7 +41,7 @@ pub(crate) fn password_matches(pool_id: &str, user: &User, password: &str) -> bo
     let Ok(identity) = srp_core::Identity::user(pool_id, &user.username, password) else { return false };
     let Ok(x) = srp_core::compute_x(&stored.salt, &identity) else { return false };
     let v = srp_core::compute_verifier(&x);
-    crate::engine::constant_time_eq(v.to_hex().as_str().as_bytes(), stored.verifier.as_bytes())
+    crate::engine::constant_time_eq(v.as_be_bytes(), &stored.verifier)
 }
 
 fn flow_allowed(client: &idp::UserPoolClientType, flow: &str) -> bool {
@@ -270,7 +270,7 @@ impl Engine {
                 }
                 let password =
                     user.password.clone().ok_or_else(|| Fail::not_authorized("Incorrect username or password."))?;
-                let v = srp_core::PublicValue::from_hex(srp_core::Field::Verifier, &password.verifier)
+                let v = srp_core::PublicValue::from_be_bytes(srp_core::Field::Verifier, &password.verifier)
                     .map_err(|_| Fail::internal("stored verifier is corrupt"))?;
                 (key.clone(), user.username.clone(), password.salt, Some(Box::new(v)))
             }

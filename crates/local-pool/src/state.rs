@@ -134,7 +134,33 @@ impl Pool {
 #[derive(Clone, Serialize, Deserialize)]
 pub(crate) struct Password {
     pub(crate) salt: String,
-    pub(crate) verifier: String,
+    /// `v`, 384 big-endian bytes (hex in the state file).
+    #[serde(with = "hex_bytes")]
+    pub(crate) verifier: Box<[u8]>,
+}
+
+/// Bytes as a hex string in the state file (half the memory of keeping hex).
+mod hex_bytes {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub(super) fn serialize<S: Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&bytes.iter().map(|b| format!("{b:02x}")).collect::<String>())
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Box<[u8]>, D::Error> {
+        let text = String::deserialize(d)?;
+        if text.len() % 2 != 0 {
+            return Err(serde::de::Error::custom("odd-length hex"));
+        }
+        (0..text.len())
+            .step_by(2)
+            .map(|i| {
+                text.get(i..i + 2)
+                    .and_then(|h| u8::from_str_radix(h, 16).ok())
+                    .ok_or_else(|| serde::de::Error::custom("not hex"))
+            })
+            .collect()
+    }
 }
 
 impl std::fmt::Debug for Password {

@@ -18,7 +18,7 @@ pub(crate) fn make_password(pool_id: &str, user_id_for_srp: &str, password: &str
     let identity = srp_core::Identity::user(pool_id, user_id_for_srp, password)
         .map_err(|e| Fail::invalid(format!("cannot use this password: {e}")))?;
     let x = srp_core::compute_x(&salt, &identity).map_err(|e| Fail::internal(e.to_string()))?;
-    let verifier = srp_core::compute_verifier(&x).to_hex().as_str().to_owned();
+    let verifier = srp_core::compute_verifier(&x).as_be_bytes().to_vec().into_boxed_slice();
     Ok(Password { salt, verifier })
 }
 
