@@ -163,7 +163,13 @@ impl Engine {
             AuthFlowType::RefreshTokenAuth | AuthFlowType::RefreshToken => {
                 let token = param(keys::REFRESH_TOKEN)
                     .ok_or_else(|| Fail::invalid("Missing required parameter REFRESH_TOKEN"))?;
-                let result = self.refresh(&pool_id, client_id, token, SecretProof::Hash(param(keys::SECRET_HASH)))?;
+                let result = self.refresh(
+                    &pool_id,
+                    client_id,
+                    token,
+                    SecretProof::Hash(param(keys::SECRET_HASH)),
+                    param(keys::DEVICE_KEY),
+                )?;
                 Ok(Outcome {
                     challenge_name: None,
                     challenge_parameters: BTreeMap::new(),
@@ -192,7 +198,14 @@ impl Engine {
                     param(keys::USERNAME).ok_or_else(|| Fail::invalid("Missing required parameter USERNAME"))?;
                 let password =
                     param(keys::PASSWORD).ok_or_else(|| Fail::invalid("Missing required parameter PASSWORD"))?;
-                self.password_auth(&pool_id, client_id, login, password, param(keys::SECRET_HASH))
+                self.password_auth(
+                    &pool_id,
+                    client_id,
+                    login,
+                    password,
+                    param(keys::SECRET_HASH),
+                    param(keys::DEVICE_KEY),
+                )
             }
             other => Err(Fail::invalid(format!("Initiate Auth method not supported: {other}"))),
         }
@@ -337,6 +350,7 @@ impl Engine {
         login: &str,
         password: &str,
         secret_hash: Option<&str>,
+        device_key: Option<&str>,
     ) -> OpResult<Outcome> {
         let Some((key, user)) = self.user_for_sign_in(pool_id, login)? else {
             if self.prevents_existence_errors(pool_id, client_id) {
@@ -352,7 +366,7 @@ impl Engine {
             self.record_failure(pool_id, &key);
             return Err(Fail::not_authorized("Incorrect username or password."));
         }
-        self.after_password(pool_id, client_id, &key, &user)
+        self.after_password(pool_id, client_id, &key, &user, device_key)
     }
 
     fn record_failure(&self, pool_id: &str, key: &str) {
@@ -368,7 +382,14 @@ impl Engine {
     }
 
     /// After a correct password: status checks, then tokens or the next challenge.
-    fn after_password(&self, pool_id: &str, client_id: &str, key: &str, user: &User) -> OpResult<Outcome> {
+    fn after_password(
+        &self,
+        pool_id: &str,
+        client_id: &str,
+        key: &str,
+        user: &User,
+        device_key: Option<&str>,
+    ) -> OpResult<Outcome> {
         {
             let mut state = self.lock();
             if let Some(u) = state.pools.get_mut(pool_id).and_then(|p| p.users.get_mut(key)) {
@@ -432,10 +453,13 @@ impl Engine {
                 })
             }
             _ => {
+                if let Some(step) = self.device_step(pool_id, client_id, key, user, device_key) {
+                    return Ok(step);
+                }
                 if let Some(step) = self.mfa_step(pool_id, client_id, key, user)? {
                     return Ok(step);
                 }
-                let result = self.issue_tokens(pool_id, client_id, key, self.now())?;
+                let result = self.issue_tokens(pool_id, client_id, key, self.now(), None)?;
                 Ok(Outcome {
                     challenge_name: None,
                     challenge_parameters: BTreeMap::new(),
@@ -530,6 +554,10 @@ impl Engine {
             }
             user
         };
+        if matches!(auth.step, Step::DeviceSrpAuth { .. } | Step::DevicePasswordVerifier { .. }) {
+            let user = user.ok_or_else(Fail::no_user)?;
+            return self.answer_device(auth, challenge, responses, user);
+        }
         if matches!(auth.step, Step::Mfa { .. } | Step::SelectMfa { .. } | Step::MfaSetup { .. }) {
             let user = user.ok_or_else(Fail::no_user)?;
             return self.answer_mfa(session, auth, challenge, responses, user);
@@ -556,7 +584,13 @@ impl Engine {
                 let identity = srp_core::PublicIdentity::user(&auth.pool_id, &user.username)
                     .map_err(|e| Fail::internal(e.to_string()))?;
                 match server.verify(identity, &v, &srp_a, block, timestamp, signature) {
-                    Ok(_) => self.after_password(&auth.pool_id, client_id, &auth.user_key, &user),
+                    Ok(_) => self.after_password(
+                        &auth.pool_id,
+                        client_id,
+                        &auth.user_key,
+                        &user,
+                        responses.get(keys::DEVICE_KEY).map(String::as_str),
+                    ),
                     Err(srp_core::Error::SignatureMismatch) => {
                         self.record_failure(&auth.pool_id, &auth.user_key);
                         Err(Fail::not_authorized("Incorrect username or password."))
@@ -595,7 +629,13 @@ impl Engine {
                 let updated = stored.clone();
                 drop(state);
                 self.mark_dirty();
-                self.after_password(&auth.pool_id, client_id, &auth.user_key, &updated)
+                self.after_password(
+                    &auth.pool_id,
+                    client_id,
+                    &auth.user_key,
+                    &updated,
+                    responses.get(keys::DEVICE_KEY).map(String::as_str),
+                )
             }
             (other, _) => Err(Fail::invalid(format!("Challenge {other} is not the one pending for this session"))),
         }
@@ -608,8 +648,10 @@ impl Engine {
         client_id: &str,
         user_key: &str,
         auth_time: i64,
+        device_key: Option<&str>,
     ) -> OpResult<idp::AuthenticationResultType> {
         let origin_jti = uuid_v4();
+        let (device_key, new_device) = self.device_for_tokens(pool_id, user_key, device_key)?;
         let (access, id, expires_in) = self.mint(pool_id, client_id, user_key, auth_time, &origin_jti)?;
         let refresh = base64url(&random_bytes::<96>());
         let now = self.now();
@@ -635,6 +677,7 @@ impl Engine {
                 issued: now,
                 expires: now + refresh_days,
                 auth_time,
+                device_key,
             },
         );
         drop(state);
@@ -645,6 +688,7 @@ impl Engine {
             refresh_token: Some(refresh.into()),
             expires_in: Some(expires_in as i32),
             token_type: Some("Bearer".into()),
+            new_device_metadata: new_device,
             ..Default::default()
         })
     }
@@ -724,6 +768,7 @@ impl Engine {
         client_id: &str,
         token: &str,
         proof: SecretProof<'_>,
+        device_key: Option<&str>,
     ) -> OpResult<idp::AuthenticationResultType> {
         let invalid = || Fail::not_authorized("Invalid Refresh Token");
         let record = {
@@ -760,6 +805,14 @@ impl Engine {
             if record.issued < user.tokens_valid_after {
                 return Err(Fail::not_authorized("Refresh Token has been revoked"));
             }
+            // Tokens issued to a confirmed device refresh only with its key
+            // (Cognito answers "Invalid Refresh Token" otherwise).
+            if let Some(dk) = &record.device_key {
+                let confirmed = user.devices.get(dk).is_some_and(|d| d.verifier.is_some());
+                if confirmed && device_key != Some(dk.as_str()) {
+                    return Err(invalid());
+                }
+            }
             record
         };
         if record.expires < self.now() {
@@ -786,7 +839,13 @@ impl Engine {
             Engine::pool_of_client(&state, &client_id)?
         };
         let secret = input.client_secret.as_ref().map(|s| s.expose().as_str());
-        let result = self.refresh(&pool_id, &client_id, input.refresh_token.expose(), SecretProof::Secret(secret))?;
+        let result = self.refresh(
+            &pool_id,
+            &client_id,
+            input.refresh_token.expose(),
+            SecretProof::Secret(secret),
+            input.device_key.as_deref(),
+        )?;
         Ok(idp::GetTokensFromRefreshTokenResponse { authentication_result: Some(result), ..Default::default() })
     }
 

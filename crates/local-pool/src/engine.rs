@@ -245,6 +245,16 @@ impl Engine {
             GetUserAttributeVerificationCode => get_user_attribute_verification_code,
             VerifyUserAttribute => verify_user_attribute,
             DeleteUser => delete_user,
+            // Devices.
+            ConfirmDevice => confirm_device,
+            UpdateDeviceStatus => update_device_status,
+            ListDevices => list_devices,
+            GetDevice => get_device,
+            ForgetDevice => forget_device,
+            AdminListDevices => admin_list_devices,
+            AdminGetDevice => admin_get_device,
+            AdminForgetDevice => admin_forget_device,
+            AdminUpdateDeviceStatus => admin_update_device_status,
             // MFA.
             AssociateSoftwareToken => associate_software_token,
             VerifySoftwareToken => verify_software_token,

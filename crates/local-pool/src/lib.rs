@@ -30,6 +30,7 @@
 
 mod admin;
 mod auth;
+mod devices;
 mod engine;
 mod mfa;
 mod persist;

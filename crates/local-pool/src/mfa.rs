@@ -266,7 +266,13 @@ impl Engine {
                     // Email set up during MFA_SETUP: enable it now that the code came back.
                     self.update_user_mfa(&auth.pool_id, &auth.user_key, |m| m.email = true)?;
                 }
-                let result = self.issue_tokens(&auth.pool_id, &auth.client_id, &auth.user_key, now)?;
+                let result = self.issue_tokens(
+                    &auth.pool_id,
+                    &auth.client_id,
+                    &auth.user_key,
+                    now,
+                    responses.get(keys::DEVICE_KEY).map(String::as_str),
+                )?;
                 Ok(Outcome {
                     challenge_name: None,
                     challenge_parameters: BTreeMap::new(),
@@ -290,7 +296,13 @@ impl Engine {
                         m.totp = true;
                         m.totp_secret = secret;
                     })?;
-                    let result = self.issue_tokens(&auth.pool_id, &auth.client_id, &auth.user_key, now)?;
+                    let result = self.issue_tokens(
+                        &auth.pool_id,
+                        &auth.client_id,
+                        &auth.user_key,
+                        now,
+                        responses.get(keys::DEVICE_KEY).map(String::as_str),
+                    )?;
                     return Ok(Outcome {
                         challenge_name: None,
                         challenge_parameters: BTreeMap::new(),

@@ -143,11 +143,11 @@ pub(crate) struct Password {
 mod hex_bytes {
     use serde::{Deserialize, Deserializer, Serializer};
 
-    pub(super) fn serialize<S: Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
+    pub(crate) fn serialize<S: Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(&bytes.iter().map(|b| format!("{b:02x}")).collect::<String>())
     }
 
-    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Box<[u8]>, D::Error> {
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Box<[u8]>, D::Error> {
         let text = String::deserialize(d)?;
         if text.len() % 2 != 0 {
             return Err(serde::de::Error::custom("odd-length hex"));
@@ -202,6 +202,53 @@ pub(crate) struct User {
     pub(crate) tokens_valid_after: i64,
     #[serde(default)]
     pub(crate) mfa: UserMfa,
+    /// Device key → device.
+    #[serde(default)]
+    pub(crate) devices: BTreeMap<String, Device>,
+    /// The user's device group key, made with the first device.
+    #[serde(default)]
+    pub(crate) device_group_key: Option<String>,
+}
+
+/// A device issued with NewDeviceMetadata; usable for DEVICE_SRP_AUTH once
+/// ConfirmDevice registered its verifier.
+#[derive(Clone, Serialize, Deserialize)]
+pub(crate) struct Device {
+    pub(crate) group_key: String,
+    pub(crate) name: Option<String>,
+    /// The salt as sent in DEVICE_PASSWORD_VERIFIER (hex); `None` until confirmed.
+    pub(crate) salt_hex: Option<String>,
+    #[serde(default, with = "opt_hex_bytes")]
+    pub(crate) verifier: Option<Box<[u8]>>,
+    pub(crate) remembered: bool,
+    pub(crate) created: i64,
+    pub(crate) modified: i64,
+    pub(crate) last_authenticated: i64,
+}
+
+impl std::fmt::Debug for Device {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Device").field("name", &self.name).field("remembered", &self.remembered).finish_non_exhaustive()
+    }
+}
+
+mod opt_hex_bytes {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub(super) fn serialize<S: Serializer>(bytes: &Option<Box<[u8]>>, s: S) -> Result<S::Ok, S::Error> {
+        match bytes {
+            Some(b) => super::hex_bytes::serialize(b, s),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Box<[u8]>>, D::Error> {
+        let text: Option<String> = Option::deserialize(d)?;
+        match text {
+            None => Ok(None),
+            Some(t) => super::hex_bytes::deserialize(serde::de::value::StrDeserializer::<D::Error>::new(&t)).map(Some),
+        }
+    }
 }
 
 /// What a refresh token stands for.
@@ -215,6 +262,9 @@ pub(crate) struct RefreshRecord {
     pub(crate) issued: i64,
     pub(crate) expires: i64,
     pub(crate) auth_time: i64,
+    /// The device the session was issued to; refresh must name it.
+    #[serde(default)]
+    pub(crate) device_key: Option<String>,
 }
 
 impl std::fmt::Debug for RefreshRecord {
@@ -254,6 +304,15 @@ pub(crate) enum Step {
     Mfa { challenge: ChallengeNameType, code: Option<Zeroizing<String>> },
     /// SELECT_MFA_TYPE was issued.
     SelectMfa { choices: Vec<ChallengeNameType> },
+    /// DEVICE_SRP_AUTH was issued for this device.
+    DeviceSrpAuth { device_key: String },
+    /// DEVICE_PASSWORD_VERIFIER was issued.
+    DevicePasswordVerifier {
+        server: Box<srp_core::ServerEphemeral>,
+        srp_a: String,
+        secret_block: Zeroizing<String>,
+        device_key: String,
+    },
     /// MFA_SETUP was issued; `secret` once AssociateSoftwareToken ran.
     MfaSetup { choices: Vec<ChallengeNameType>, secret: Option<Zeroizing<String>>, verified: bool },
 }

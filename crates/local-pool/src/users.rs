@@ -295,6 +295,8 @@ impl Engine {
             locked_until: 0,
             tokens_valid_after: 0,
             mfa: Default::default(),
+            devices: Default::default(),
+            device_group_key: None,
         };
         Ok((key, user))
     }

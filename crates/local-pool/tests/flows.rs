@@ -1052,3 +1052,187 @@ async fn several_factors_mean_select_mfa_type_unless_one_is_preferred() {
         .unwrap();
     assert_eq!(user.preferred_mfa_setting.as_deref(), Some("EMAIL_OTP"));
 }
+
+#[tokio::test]
+async fn remembered_devices_sign_in_with_device_srp_and_skip_mfa() {
+    let pool = LocalPool::start().await.unwrap();
+    let (pool_id, client_id) = mfa_pool(&pool, idp::UserPoolMfaType::Optional, false, true, false);
+    pool.engine()
+        .call::<op::UpdateUserPool>(idp::UpdateUserPoolRequest {
+            user_pool_id: pool_id.clone(),
+            device_configuration: Some(idp::DeviceConfigurationType {
+                challenge_required_on_new_device: Some(true),
+                device_only_remembered_on_user_prompt: Some(false),
+                ..Default::default()
+            }),
+            ..Default::default()
+        })
+        .unwrap();
+    let f = Fixture { pool, pool_id, client_id };
+    f.pool.create_user(&f.pool_id, "sam", PW, &[]).unwrap();
+    // Enrol TOTP so that sign-ins need MFA.
+    let first = f.tokens("sam", PW);
+    assert!(first.new_device_metadata.is_some());
+    let access = first.access_token.unwrap().expose().clone();
+    let secret = f
+        .engine()
+        .call::<op::AssociateSoftwareToken>(idp::AssociateSoftwareTokenRequest {
+            access_token: Some(access.as_str().into()),
+            ..Default::default()
+        })
+        .unwrap()
+        .secret_code
+        .unwrap()
+        .expose()
+        .clone();
+    f.engine()
+        .call::<op::VerifySoftwareToken>(idp::VerifySoftwareTokenRequest {
+            access_token: Some(access.as_str().into()),
+            user_code: local_pool::current_totp(&secret, f.now()).unwrap().into(),
+            ..Default::default()
+        })
+        .unwrap();
+    // Sign in through MFA; the tokens come with a new device.
+    let step = f.srp_sign_in("sam", PW).unwrap();
+    assert_eq!(step.challenge_name, Some(ChallengeNameType::SoftwareTokenMfa));
+    let code = local_pool::current_totp(&secret, f.now()).unwrap();
+    let tokens = f
+        .respond(
+            ChallengeNameType::SoftwareTokenMfa,
+            step.session,
+            &[("USERNAME", "sam"), ("SOFTWARE_TOKEN_MFA_CODE", &code)],
+        )
+        .unwrap()
+        .authentication_result
+        .unwrap();
+    let meta = tokens.new_device_metadata.clone().unwrap();
+    let (device_key, group_key) = (meta.device_key.unwrap(), meta.device_group_key.unwrap());
+    assert!(device_key.starts_with("us-east-1_"));
+    // The client registers the device (as Amplify does).
+    let device_password = srp_core::DevicePassword::from_random(&[42u8; 40]);
+    let config =
+        srp_core::DeviceVerifierConfig::generate(&group_key, &device_key, device_password.expose_secret(), &[0x8b; 16])
+            .unwrap();
+    let access = tokens.access_token.as_ref().unwrap().expose().clone();
+    let confirmed = f
+        .engine()
+        .call::<op::ConfirmDevice>(idp::ConfirmDeviceRequest {
+            access_token: access.as_str().into(),
+            device_key: device_key.clone(),
+            device_name: Some("laptop".into()),
+            device_secret_verifier_config: Some(idp::DeviceSecretVerifierConfigType {
+                salt: Some(config.salt().into()),
+                password_verifier: Some(config.password_verifier().into()),
+                ..Default::default()
+            }),
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(confirmed.user_confirmation_necessary, Some(false));
+    let listed = f
+        .engine()
+        .call::<op::ListDevices>(idp::ListDevicesRequest { access_token: access.as_str().into(), ..Default::default() })
+        .unwrap()
+        .devices
+        .unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].device_key.as_deref(), Some(device_key.as_str()));
+
+    // Refresh needs the device key now.
+    let refresh = tokens.refresh_token.as_ref().unwrap().expose().clone();
+    let refresh_with = |dk: Option<&str>| {
+        f.engine().call::<op::GetTokensFromRefreshToken>(idp::GetTokensFromRefreshTokenRequest {
+            client_id: f.client_id.as_str().into(),
+            refresh_token: refresh.as_str().into(),
+            device_key: dk.map(str::to_owned),
+            ..Default::default()
+        })
+    };
+    assert_eq!(refresh_with(None).unwrap_err().message, "Invalid Refresh Token");
+    refresh_with(Some(&device_key)).unwrap();
+
+    // Sign in with the device: DEVICE_SRP_AUTH, DEVICE_PASSWORD_VERIFIER, no MFA.
+    let device_sign_in = |password: &str| -> Result<idp::RespondToAuthChallengeResponse, Fail> {
+        let mut random = [0u8; 128];
+        getrandom_fill(&mut random);
+        let user_eph = srp_core::ClientEphemeral::from_random(&random).unwrap();
+        let start = f.engine().call::<op::InitiateAuth>(idp::InitiateAuthRequest {
+            auth_flow: AuthFlowType::UserSrpAuth,
+            client_id: f.client_id.as_str().into(),
+            auth_parameters: Some(params(&[("USERNAME", "sam"), ("SRP_A", user_eph.srp_a().as_str())])),
+            ..Default::default()
+        })?;
+        let p = start.challenge_parameters.unwrap();
+        let ts = srp_core::Timestamp::from_unix_seconds(1_763_850_000).unwrap();
+        let sig = user_eph
+            .sign(
+                &srp_core::Identity::user(&f.pool_id, &p["USER_ID_FOR_SRP"], PW).unwrap(),
+                &srp_core::Challenge { srp_b: &p["SRP_B"], salt: &p["SALT"], secret_block: &p["SECRET_BLOCK"] },
+                ts.as_str(),
+            )
+            .unwrap();
+        let step = f.respond(
+            ChallengeNameType::PasswordVerifier,
+            None,
+            &[
+                ("USERNAME", &p["USER_ID_FOR_SRP"]),
+                ("PASSWORD_CLAIM_SECRET_BLOCK", &p["SECRET_BLOCK"]),
+                ("PASSWORD_CLAIM_SIGNATURE", sig.as_str()),
+                ("TIMESTAMP", ts.as_str()),
+                ("DEVICE_KEY", &device_key),
+            ],
+        )?;
+        assert_eq!(step.challenge_name, Some(ChallengeNameType::DeviceSrpAuth));
+        getrandom_fill(&mut random);
+        let device_eph = srp_core::ClientEphemeral::from_random(&random).unwrap();
+        let dstep = f.respond(
+            ChallengeNameType::DeviceSrpAuth,
+            step.session,
+            &[("USERNAME", "sam"), ("DEVICE_KEY", &device_key), ("SRP_A", device_eph.srp_a().as_str())],
+        )?;
+        assert_eq!(dstep.challenge_name, Some(ChallengeNameType::DevicePasswordVerifier));
+        let dp = dstep.challenge_parameters.unwrap();
+        let dsig = device_eph
+            .sign(
+                &srp_core::Identity::device(&group_key, &device_key, password).unwrap(),
+                &srp_core::Challenge { srp_b: &dp["SRP_B"], salt: &dp["SALT"], secret_block: &dp["SECRET_BLOCK"] },
+                ts.as_str(),
+            )
+            .unwrap();
+        f.respond(
+            ChallengeNameType::DevicePasswordVerifier,
+            dstep.session,
+            &[
+                ("USERNAME", "sam"),
+                ("DEVICE_KEY", &device_key),
+                ("PASSWORD_CLAIM_SECRET_BLOCK", &dp["SECRET_BLOCK"]),
+                ("PASSWORD_CLAIM_SIGNATURE", dsig.as_str()),
+                ("TIMESTAMP", ts.as_str()),
+            ],
+        )
+    };
+    let done = device_sign_in(device_password.expose_secret()).unwrap();
+    let result = done.authentication_result.unwrap();
+    assert!(result.access_token.is_some());
+    assert!(result.new_device_metadata.is_none());
+    assert_eq!(device_sign_in("not-the-device-password").unwrap_err().code, ErrorCode::NotAuthorizedException);
+
+    // Forgotten: the device is gone and sign-in asks for MFA again.
+    f.engine()
+        .call::<op::ForgetDevice>(idp::ForgetDeviceRequest {
+            access_token: Some(access.as_str().into()),
+            device_key: device_key.clone(),
+            ..Default::default()
+        })
+        .unwrap();
+    let err = f
+        .engine()
+        .call::<op::GetDevice>(idp::GetDeviceRequest {
+            access_token: Some(access.as_str().into()),
+            device_key: device_key.clone(),
+            ..Default::default()
+        })
+        .unwrap_err();
+    assert_eq!((err.code, err.message.as_str()), (ErrorCode::ResourceNotFoundException, "Device does not exist."));
+    assert_eq!(f.srp_sign_in("sam", PW).unwrap().challenge_name, Some(ChallengeNameType::SoftwareTokenMfa));
+}
