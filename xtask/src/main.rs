@@ -6,6 +6,8 @@ use std::process::ExitCode;
 use anyhow::{Result, bail};
 use xtask::{codegen, exchanges, expand_inputs, srp_vectors, test_cmd, workspace_root};
 
+mod interop;
+
 const HELP: &str = "\
 cargo xtask <command>
 
@@ -24,6 +26,10 @@ Commands:
   wire fuzz-corpus                seed crates/cognito-wire/fuzz/corpus from the exchanges
   bench local-pool [--clients N] [--seconds S] [--ministack PATH] [--load-users N]
                                   SRP sign-ins per second against the local pool and ministack
+  interop local-pool [--scratch DIR] [--only amplify|acij|pycognito]
+                                  run aws-amplify v6, amazon-cognito-identity-js and pycognito
+                                  against the local pool (installs them into DIR; default
+                                  target/interop/local-pool)
   help                            this text
 ";
 
@@ -55,6 +61,7 @@ fn run(args: &[String]) -> Result<ExitCode> {
             bench_local_pool(flags)?;
             Ok(ExitCode::SUCCESS)
         }
+        ["interop", "local-pool", rest @ ..] => interop::run(&workspace_root(), rest),
         ["codegen"] => run_codegen(false),
         ["codegen", "--check"] => run_codegen(true),
         ["test"] => {
