@@ -453,7 +453,7 @@ impl Engine {
                 })
             }
             _ => {
-                if let Some(step) = self.device_step(pool_id, client_id, key, user, device_key) {
+                if let Some(step) = self.device_step(pool_id, client_id, key, user, device_key)? {
                     return Ok(step);
                 }
                 if let Some(step) = self.mfa_step(pool_id, client_id, key, user)? {

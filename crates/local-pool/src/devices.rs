@@ -81,20 +81,26 @@ impl Engine {
         key: &str,
         user: &User,
         device_key: Option<&str>,
-    ) -> Option<Outcome> {
-        let device_key = device_key?;
-        user.devices.get(device_key).filter(|d| d.verifier.is_some())?;
+    ) -> OpResult<Option<Outcome>> {
+        let Some(device_key) = device_key else { return Ok(None) };
+        match user.devices.get(device_key) {
+            // Cognito refuses a device key it does not know ("Device does
+            // not exist."); clients then forget it and sign in again.
+            None if self.tracks_devices(pool_id)?.is_some() => return Err(no_device()),
+            Some(d) if d.verifier.is_some() => {}
+            _ => return Ok(None),
+        }
         let session =
             self.new_session(pool_id, client_id, key, Step::DeviceSrpAuth { device_key: device_key.to_owned() });
         let mut params = BTreeMap::new();
         params.insert(keys::USERNAME.to_owned(), user.username.clone());
         params.insert(keys::DEVICE_KEY.to_owned(), device_key.to_owned());
-        Some(Outcome {
+        Ok(Some(Outcome {
             challenge_name: Some(ChallengeNameType::DeviceSrpAuth),
             challenge_parameters: params,
             session: Some(session),
             result: None,
-        })
+        }))
     }
 
     pub(crate) fn answer_device(
