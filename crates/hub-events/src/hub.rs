@@ -1,16 +1,17 @@
 //! The [`Hub`]: named channels, listeners, dispatch.
 
 use core::fmt;
-use std::cell::RefCell;
-use std::collections::{HashMap, VecDeque};
-use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::auth::{AuthChannelKey, AuthEvent};
+use crate::delivery::{Barrier, BarrierFuture, Listener, in_callback, pool};
 use crate::stream::{HubStream, StreamSender};
 
 /// The channel of authentication events.
@@ -100,65 +101,91 @@ impl fmt::Display for HubError {
 
 impl std::error::Error for HubError {}
 
-type Callback = Box<dyn Fn(&HubCapsule) + Send + Sync + 'static>;
-
 enum Sink {
-    Callback(Callback),
+    Callback(Arc<Listener>),
     Stream(StreamSender),
 }
 
 struct Entry {
     id: u64,
-    active: AtomicBool,
     sink: Sink,
 }
 
-/// Listeners of one channel, in registration order (ids increase). Shared
-/// copy-on-write: a dispatch clones the `Arc`, so the registry lock is never
-/// held while a listener runs.
-type ListenerList = Arc<Vec<Arc<Entry>>>;
+/// One channel's listeners, in registration order (ids increase). A dispatch
+/// holds the lock while it queues the event for every listener (no listener
+/// code runs meanwhile), so all listeners of a channel get its events in one
+/// and the same order.
+#[derive(Default)]
+struct Channel {
+    entries: Mutex<Vec<Entry>>,
+}
+
+impl Channel {
+    fn lock(&self) -> MutexGuard<'_, Vec<Entry>> {
+        // No user code runs while this lock is held.
+        self.entries.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
 
 pub(crate) struct Inner {
     id: u64,
     next_listener: AtomicU64,
-    panics: AtomicU64,
-    channels: Mutex<HashMap<String, ListenerList>>,
+    panics: Arc<AtomicU64>,
+    channels: Mutex<HashMap<String, Arc<Channel>>>,
 }
 
 static NEXT_HUB: AtomicU64 = AtomicU64::new(1);
-
-thread_local! {
-    /// Per thread, the hubs currently delivering on it and the events
-    /// dispatched from inside their listeners, delivered after the current
-    /// one so every listener sees events in dispatch order.
-    static DELIVERING: RefCell<Vec<(u64, VecDeque<Arc<HubCapsule>>)>> = const { RefCell::new(Vec::new()) };
-}
 
 /// An event hub with named channels: an instance, not a global. Cloning gives
 /// another handle to the same hub.
 ///
 /// # Delivery
 ///
-/// * **Synchronous, in registration order**, as in Amplify: `dispatch`
-///   returns after every callback listener of the channel has run, on the
-///   dispatching thread. A callback should therefore be quick; work that may
-///   be slow belongs behind [`Hub::subscribe`], whose queue decouples the
-///   consumer from the dispatcher completely.
-/// * **No lock is held while a listener runs**, so listeners may dispatch,
-///   listen and remove listeners (even themselves) without deadlock, and a
-///   slow listener on one channel does not block dispatches on other
-///   channels from other threads.
+/// * **Dispatch never runs listeners.** [`dispatch`](Self::dispatch) appends
+///   the event (one shared [`HubCapsule`]) to the FIFO mailbox of every
+///   callback listener of the channel and to the queue of every
+///   [`HubStream`], then returns: its cost is a few pushes per listener,
+///   whatever the listeners do. Callbacks run later on worker threads.
+/// * **Worker threads**: a process-wide pool of plain `std` threads (named
+///   `hub-events-worker`), started on the first dispatch; no async runtime
+///   is needed. It starts with as many workers as CPUs (2 to 8). A listener
+///   is handed to one worker at a time, which calls it for up to 64 queued
+///   events and then moves on to the next waiting listener.
+/// * **Order**: each listener gets the events of its channel one at a time
+///   (never concurrently with itself), in dispatch order. Events from one
+///   dispatching thread arrive in the order dispatched; events dispatched
+///   concurrently from several threads get one order per channel, the same
+///   for every listener of the channel. An event dispatched from inside a
+///   listener reaches every listener after the event being handled. There
+///   is **no order between listeners**: different listeners run on different
+///   workers, in parallel.
+/// * **A slow listener holds one worker**, not the dispatcher, and not the
+///   other listeners: when listeners are waiting, no worker is idle and none
+///   has picked up a listener for 20 ms, a supervisor thread adds a worker,
+///   up to 128 threads; extra workers exit after 5 s without work. Limits:
+///   events for the slow listener itself queue up without bound (use
+///   [`Hub::subscribe`] for a bounded queue), others may be delayed by about
+///   20 ms each time a worker gets stuck, and once 128 workers are all stuck
+///   in callbacks, the other listeners wait for one of them to return.
 /// * **A panicking listener is isolated**: the panic is caught, counted
-///   ([`Hub::listener_panics`]) and the remaining listeners still run. (With
-///   `panic = "abort"` there is nothing to catch.)
-/// * **Order**: events from one dispatching thread reach each listener in
-///   dispatch order. An event dispatched from inside a listener is queued and
-///   delivered once the current event has reached every listener, so no
-///   listener sees the nested event before the outer one.
-/// * A listener added during a dispatch does not receive that event; one
-///   removed during a dispatch on the same thread does not receive it either
-///   if it had not been called yet. No replay: late listeners miss earlier
-///   events.
+///   ([`Hub::listener_panics`]), and the listener still gets later events;
+///   other listeners are unaffected. (With `panic = "abort"` there is
+///   nothing to catch.)
+/// * **Flush**: [`flush`](Self::flush) blocks until everything dispatched
+///   before the call has been delivered to every callback listener
+///   ([`flush_timeout`](Self::flush_timeout) and
+///   [`flush_async`](Self::flush_async) likewise). Use it in tests, and at
+///   shutdown so that last events are not lost; events still queued when the
+///   process exits are never delivered. Dropping the hub does not discard
+///   queued events: they are still delivered.
+/// * **No lock is held while a listener runs**, so listeners may dispatch,
+///   listen and remove listeners (even themselves) on the same hub without
+///   deadlock. A listener added during a dispatch may or may not get that
+///   event; no replay: late listeners miss earlier events.
+/// * **Removing** a listener (dropping its [`ListenerHandle`]) discards the
+///   events still queued for it and no new call starts after `remove`
+///   returns, except one that a worker was already starting: a call that is
+///   running at that moment is not interrupted.
 #[derive(Clone)]
 pub struct Hub {
     inner: Arc<Inner>,
@@ -166,8 +193,9 @@ pub struct Hub {
 
 impl fmt::Debug for Hub {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let channels = self.inner.lock();
-        let mut names: Vec<(&str, usize)> = channels.iter().map(|(k, v)| (k.as_str(), v.len())).collect();
+        let channels: Vec<(String, Arc<Channel>)> =
+            self.inner.lock().iter().map(|(k, v)| (k.clone(), Arc::clone(v))).collect();
+        let mut names: Vec<(String, usize)> = channels.into_iter().map(|(k, c)| (k, c.lock().len())).collect();
         names.sort_unstable();
         f.debug_struct("Hub").field("id", &self.inner.id).field("listeners", &names).finish()
     }
@@ -180,22 +208,43 @@ impl Default for Hub {
 }
 
 impl Inner {
-    fn lock(&self) -> MutexGuard<'_, HashMap<String, ListenerList>> {
+    fn lock(&self) -> MutexGuard<'_, HashMap<String, Arc<Channel>>> {
         // No user code runs while this lock is held, so poisoning can only
         // come from an allocation failure; the map is still consistent.
         self.channels.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
+    fn channel(&self, name: &str) -> Option<Arc<Channel>> {
+        self.lock().get(name).cloned()
+    }
+
     fn remove(&self, channel: &str, id: u64) {
-        let mut channels = self.lock();
-        let Some(list) = channels.get_mut(channel) else { return };
-        if let Ok(pos) = list.binary_search_by_key(&id, |e| e.id) {
-            list[pos].active.store(false, Ordering::Release);
-            Arc::make_mut(list).remove(pos);
+        let removed = {
+            let mut channels = self.lock();
+            let Some(ch) = channels.get(channel) else { return };
+            let mut entries = ch.lock();
+            let removed = entries.binary_search_by_key(&id, |e| e.id).ok().map(|pos| entries.remove(pos));
+            if entries.is_empty() {
+                drop(entries);
+                channels.remove(channel);
+            }
+            removed
+        };
+        // Dropping a callback or a stream sender runs foreign code (captured
+        // values' destructors, a waker): no lock is held here.
+        drop(removed);
+    }
+
+    fn callback_listeners(&self) -> Vec<Arc<Listener>> {
+        let channels: Vec<Arc<Channel>> = self.lock().values().cloned().collect();
+        let mut out = Vec::new();
+        for ch in channels {
+            out.extend(ch.lock().iter().filter_map(|e| match &e.sink {
+                Sink::Callback(l) => Some(Arc::clone(l)),
+                Sink::Stream(_) => None,
+            }));
         }
-        if list.is_empty() {
-            channels.remove(channel);
-        }
+        out
     }
 }
 
@@ -207,7 +256,7 @@ impl Hub {
             inner: Arc::new(Inner {
                 id: NEXT_HUB.fetch_add(1, Ordering::Relaxed),
                 next_listener: AtomicU64::new(0),
-                panics: AtomicU64::new(0),
+                panics: Arc::new(AtomicU64::new(0)),
                 channels: Mutex::new(HashMap::new()),
             }),
         }
@@ -225,17 +274,23 @@ impl Hub {
         (hub, key)
     }
 
-    /// Calls `callback` for every event on `channel` until the returned
-    /// handle is dropped or [`ListenerHandle::remove`]d.
+    /// Calls `callback` on a worker thread for every event on `channel`, in
+    /// dispatch order, until the returned handle is dropped or
+    /// [`ListenerHandle::remove`]d. See [`Hub`] for the delivery model.
     pub fn listen<F>(&self, channel: impl Into<String>, callback: F) -> ListenerHandle
     where
         F: Fn(&HubCapsule) + Send + Sync + 'static,
     {
-        self.add(channel.into(), Sink::Callback(Box::new(callback)))
+        let listener = Arc::new(Listener::new(Box::new(callback), Arc::clone(&self.inner.panics)));
+        let weak = Arc::downgrade(&listener);
+        let mut handle = self.add(channel.into(), Sink::Callback(listener));
+        handle.listener = Some(weak);
+        handle
     }
 
-    /// Calls `callback` with each [`AuthEvent`] on the `auth` channel.
-    /// Payloads that are not a known auth event are skipped.
+    /// Calls `callback` with each [`AuthEvent`] on the `auth` channel (on a
+    /// worker thread, like [`listen`](Self::listen)). Payloads that are not a
+    /// known auth event are skipped.
     pub fn listen_auth<F>(&self, callback: F) -> ListenerHandle
     where
         F: Fn(&AuthEvent) + Send + Sync + 'static,
@@ -249,8 +304,9 @@ impl Hub {
 
     /// The events of `channel` as an async stream. Dispatch never waits for
     /// the consumer: events queue up to `capacity` (the oldest are dropped
-    /// beyond that and counted by [`HubStream::dropped_events`]). Dropping
-    /// the stream stops listening.
+    /// beyond that and counted by [`HubStream::dropped_events`]). Events are
+    /// queued by `dispatch` itself, so [`flush`](Self::flush) is not needed
+    /// for streams. Dropping the stream stops listening.
     #[must_use]
     pub fn subscribe(&self, channel: impl Into<String>, capacity: usize) -> HubStream {
         let (sender, shared) = StreamSender::new(capacity);
@@ -260,19 +316,19 @@ impl Hub {
 
     fn add(&self, channel: String, sink: Sink) -> ListenerHandle {
         let id = self.inner.next_listener.fetch_add(1, Ordering::Relaxed);
-        let entry = Arc::new(Entry { id, active: AtomicBool::new(true), sink });
         {
             let mut channels = self.inner.lock();
+            let mut entries = channels.entry(channel.clone()).or_default().lock();
             // Ids are taken before the lock, so two threads may insert out of
             // id order; keep the list sorted (registration = id order).
-            let list = Arc::make_mut(channels.entry(channel.clone()).or_default());
-            let pos = list.partition_point(|e| e.id < id);
-            list.insert(pos, entry);
+            let pos = entries.partition_point(|e| e.id < id);
+            entries.insert(pos, Entry { id, sink });
         }
-        ListenerHandle { hub: Arc::downgrade(&self.inner), channel, id, detached: false }
+        ListenerHandle { hub: Arc::downgrade(&self.inner), listener: None, channel, id, detached: false }
     }
 
-    /// Dispatches `payload` on `channel`.
+    /// Dispatches `payload` on `channel`: queues it for every listener and
+    /// returns without waiting for them (see [`Hub`]).
     ///
     /// # Errors
     ///
@@ -282,7 +338,7 @@ impl Hub {
         if is_protected(channel) {
             return Err(HubError::ProtectedChannel { channel: channel.to_owned() });
         }
-        self.deliver_in_order(Arc::new(HubCapsule { channel: channel.to_owned(), payload }));
+        self.publish(Arc::new(HubCapsule { channel: channel.to_owned(), payload }));
         Ok(())
     }
 
@@ -305,8 +361,46 @@ impl Hub {
         if key.hub_id() != self.inner.id {
             return Err(HubError::ForeignKey);
         }
-        self.deliver_in_order(Arc::new(HubCapsule { channel: AUTH_CHANNEL.to_owned(), payload }));
+        self.publish(Arc::new(HubCapsule { channel: AUTH_CHANNEL.to_owned(), payload }));
         Ok(())
+    }
+
+    /// Blocks until every event dispatched before this call has been
+    /// delivered to every callback listener of this hub (or discarded
+    /// because the listener was removed). Events dispatched meanwhile by
+    /// other threads are not waited for, so `flush` returns even under a
+    /// steady stream of events; it does wait for slow listeners (see
+    /// [`flush_timeout`](Self::flush_timeout)).
+    ///
+    /// Called from inside a listener callback (of any hub), it returns at
+    /// once without waiting, since it could be waiting for itself.
+    pub fn flush(&self) {
+        self.flush_inner(None);
+    }
+
+    /// [`flush`](Self::flush), waiting at most `timeout`: whether everything
+    /// dispatched before the call has been delivered. Always `false` inside
+    /// a listener callback, where it does not wait.
+    #[must_use = "false means some listeners have not got every event yet"]
+    pub fn flush_timeout(&self, timeout: Duration) -> bool {
+        self.flush_inner(Some(timeout))
+    }
+
+    /// [`flush`](Self::flush) for async code: the future completes when
+    /// every event dispatched before this call (not before the first poll)
+    /// has been delivered to every callback listener. It does not block a
+    /// thread, and may also be awaited from a task spawned by a listener
+    /// (but blocking a listener callback on it waits for that callback
+    /// itself: a deadlock).
+    pub fn flush_async(&self) -> impl Future<Output = ()> + Send + 'static {
+        BarrierFuture(Barrier::queue(&self.inner.callback_listeners()))
+    }
+
+    fn flush_inner(&self, timeout: Option<Duration>) -> bool {
+        if in_callback() {
+            return false;
+        }
+        Barrier::queue(&self.inner.callback_listeners()).wait(timeout)
     }
 
     /// How many listener panics have been caught so far.
@@ -318,55 +412,32 @@ impl Hub {
     /// How many listeners `channel` has.
     #[must_use]
     pub fn listener_count(&self, channel: &str) -> usize {
-        self.inner.lock().get(channel).map_or(0, |l| l.len())
+        self.inner.channel(channel).map_or(0, |c| c.lock().len())
     }
 
-    fn deliver_in_order(&self, capsule: Arc<HubCapsule>) {
-        let hub_id = self.inner.id;
-        let queued = DELIVERING.with(|d| {
-            let mut d = d.borrow_mut();
-            if let Some((_, queue)) = d.iter_mut().find(|(id, _)| *id == hub_id) {
-                queue.push_back(Arc::clone(&capsule));
-                true
-            } else {
-                d.push((hub_id, VecDeque::new()));
-                false
-            }
-        });
-        if queued {
-            return; // the outer dispatch on this thread delivers it next
-        }
-        struct Done(u64);
-        impl Drop for Done {
-            fn drop(&mut self) {
-                let _ = DELIVERING.try_with(|d| d.borrow_mut().retain(|(id, _)| *id != self.0));
-            }
-        }
-        let _done = Done(hub_id);
-        let mut next = Some(capsule);
-        while let Some(capsule) = next {
-            self.deliver(&capsule);
-            next = DELIVERING
-                .with(|d| d.borrow_mut().iter_mut().find(|(id, _)| *id == hub_id).and_then(|(_, q)| q.pop_front()));
-        }
-    }
-
-    fn deliver(&self, capsule: &Arc<HubCapsule>) {
-        let Some(list) = self.inner.lock().get(&capsule.channel).cloned() else {
+    fn publish(&self, capsule: Arc<HubCapsule>) {
+        let Some(channel) = self.inner.channel(&capsule.channel) else {
             return;
         };
-        for entry in list.iter() {
-            if !entry.active.load(Ordering::Acquire) {
-                continue;
-            }
-            match &entry.sink {
-                Sink::Callback(callback) => {
-                    if catch_unwind(AssertUnwindSafe(|| callback(capsule))).is_err() {
-                        self.inner.panics.fetch_add(1, Ordering::Relaxed);
+        let mut wakers = Vec::new();
+        let to_schedule = {
+            let entries = channel.lock();
+            let mut to_schedule = Vec::with_capacity(entries.len());
+            for entry in entries.iter() {
+                match &entry.sink {
+                    Sink::Callback(listener) => {
+                        if listener.push(Arc::clone(&capsule)) {
+                            to_schedule.push(Arc::clone(listener));
+                        }
                     }
+                    Sink::Stream(sender) => wakers.extend(sender.push(Arc::clone(&capsule))),
                 }
-                Sink::Stream(sender) => sender.push(Arc::clone(capsule)),
             }
+            to_schedule
+        };
+        pool().schedule(to_schedule);
+        for waker in wakers {
+            waker.wake();
         }
     }
 }
@@ -377,6 +448,8 @@ impl Hub {
 #[must_use = "dropping the handle stops the listener at once"]
 pub struct ListenerHandle {
     hub: Weak<Inner>,
+    /// For callback listeners: stops them even after the hub is gone.
+    listener: Option<Weak<Listener>>,
     channel: String,
     id: u64,
     detached: bool,
@@ -389,7 +462,9 @@ impl fmt::Debug for ListenerHandle {
 }
 
 impl ListenerHandle {
-    /// Stops listening (the same as dropping the handle).
+    /// Stops listening (the same as dropping the handle). Events queued for
+    /// the listener and not yet delivered are discarded; a call already
+    /// running on a worker thread finishes.
     pub fn remove(self) {
         drop(self);
     }
@@ -411,6 +486,9 @@ impl Drop for ListenerHandle {
     fn drop(&mut self) {
         if self.detached {
             return;
+        }
+        if let Some(listener) = self.listener.as_ref().and_then(Weak::upgrade) {
+            listener.deactivate();
         }
         if let Some(inner) = self.hub.upgrade() {
             inner.remove(&self.channel, self.id);

@@ -6,9 +6,11 @@
 //!   dropping it (or [`ListenerHandle::remove`]) unsubscribes.
 //! * [`Hub::subscribe`] gives a [`HubStream`] (a `futures_core::Stream`)
 //!   whose bounded queue never makes the dispatcher wait.
-//! * [`Hub::dispatch`] delivers synchronously, in registration order, with no
-//!   lock held while listeners run; a panicking listener is caught and the
-//!   others still run. See [`Hub`] for the exact guarantees.
+//! * [`Hub::dispatch`] only queues the event: callbacks run on a small pool
+//!   of worker threads, each listener in dispatch order, so a slow or
+//!   panicking listener delays or breaks neither the dispatcher nor the other
+//!   listeners. [`Hub::flush`] waits until everything dispatched so far has
+//!   been delivered. See [`Hub`] for the exact guarantees.
 //! * The channels Amplify protects ([`PROTECTED_CHANNELS`]: `auth`, `core`,
 //!   ...) refuse [`Hub::dispatch`] with [`HubError::ProtectedChannel`];
 //!   Amplify only logs a warning. The `auth` channel takes
@@ -36,6 +38,7 @@
 //! let user = AuthUser { username: "alice".into(), user_id: "sub-1".into(), sign_in_details: None };
 //! hub.dispatch_auth(&auth_key, &AuthEvent::SignedIn(user))?;
 //! hub.dispatch_auth(&auth_key, &AuthEvent::TokenRefresh)?;
+//! hub.flush(); // delivery is asynchronous: wait for it
 //!
 //! // Anyone else is refused on protected channels, but free on their own.
 //! assert!(matches!(hub.dispatch("auth", HubPayload::new("signedOut")), Err(HubError::ProtectedChannel { .. })));
@@ -43,6 +46,7 @@
 //!
 //! handle.remove(); // or drop it
 //! hub.dispatch_auth(&auth_key, &AuthEvent::SignedOut)?;
+//! hub.flush();
 //! assert_eq!(*seen.lock().unwrap(), ["signedIn", "tokenRefresh"]);
 //! # Ok::<(), HubError>(())
 //! ```
@@ -54,13 +58,17 @@
 //! | instance | a global `Hub` | any number of [`Hub`]s, cloneable |
 //! | protected channel without the symbol | warning, delivered | [`HubError::ProtectedChannel`], not delivered |
 //! | unsubscribe | call the returned function | drop or remove the handle |
+//! | delivery | synchronous, in registration order, on the dispatching thread | queued; callbacks run on worker threads, each listener in dispatch order, listeners in parallel |
+//! | slow or throwing listener | delays the dispatcher and the later listeners | delays only itself; panics are caught and counted |
 //! | event dispatched from a listener | delivered at once, ahead of the outer event for later listeners | queued, delivered after the outer event |
+//! | waiting for delivery | not needed | [`Hub::flush`], [`Hub::flush_timeout`], [`Hub::flush_async`] |
 //! | async consumption | none | [`HubStream`] with a bounded queue |
 //! | `sessionExpired`, `userDeleted` | no (Swift only) | yes |
 
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
 mod auth;
+mod delivery;
 mod hub;
 mod stream;
 

@@ -48,20 +48,17 @@ impl StreamSender {
         (Self(Arc::clone(&shared)), shared)
     }
 
-    /// Never blocks: a full queue drops its oldest event.
-    pub(crate) fn push(&self, capsule: Arc<HubCapsule>) {
-        let waker = {
-            let mut s = self.0.lock();
-            if s.queue.len() >= s.capacity {
-                s.queue.pop_front();
-                s.dropped += 1;
-            }
-            s.queue.push_back(capsule);
-            s.waker.take()
-        };
-        if let Some(w) = waker {
-            w.wake();
+    /// Never blocks: a full queue drops its oldest event. Returns the waker
+    /// to wake once the caller has released its own locks.
+    #[must_use]
+    pub(crate) fn push(&self, capsule: Arc<HubCapsule>) -> Option<Waker> {
+        let mut s = self.0.lock();
+        if s.queue.len() >= s.capacity {
+            s.queue.pop_front();
+            s.dropped += 1;
         }
+        s.queue.push_back(capsule);
+        s.waker.take()
     }
 }
 
