@@ -876,11 +876,22 @@ impl Engine {
         let now = self.now();
         let mut state = self.lock();
         let user = Engine::pool_mut(&mut state, pool_id)?.users.get_mut(key).ok_or_else(Fail::no_user)?;
-        // Tokens issued in this second or earlier stop working.
-        user.tokens_valid_after = now + 1;
+        // Every session issued so far stops working: their origin_jti are
+        // revoked (access tokens carry it, refresh records hold it). Tokens
+        // issued after this call, even within the same second, stay valid,
+        // as with Cognito; `tokens_valid_after` catches anything older.
+        user.tokens_valid_after = now;
         let pool = pool_id.to_owned();
         let k = key.to_owned();
-        state.refresh_tokens.retain(|_, r| !(r.pool_id == pool && r.user_key == k));
+        let mut origins = Vec::new();
+        state.refresh_tokens.retain(|_, r| {
+            let ours = r.pool_id == pool && r.user_key == k;
+            if ours {
+                origins.push(r.origin_jti.clone());
+            }
+            !ours
+        });
+        state.revoked_origins.extend(origins);
         drop(state);
         self.mark_dirty();
         Ok(())

@@ -281,6 +281,24 @@ async fn refresh_revoke_and_global_sign_out() {
         })
         .unwrap();
     assert_eq!(f.get_user(&access).unwrap_err().code, ErrorCode::NotAuthorizedException);
+    let refresh2 = t2.refresh_token.as_ref().unwrap().expose().clone();
+    let err = f
+        .engine()
+        .call::<op::GetTokensFromRefreshToken>(idp::GetTokensFromRefreshTokenRequest {
+            client_id: f.client_id.as_str().into(),
+            refresh_token: refresh2.as_str().into(),
+            ..Default::default()
+        })
+        .unwrap_err();
+    assert_eq!(err.code, ErrorCode::NotAuthorizedException);
+    // A sign-in right after it, within the same second of the pool's clock,
+    // gets working tokens (Cognito voids only what was issued before).
+    let before = f.now();
+    let fresh = f.tokens("dave", PW);
+    f.get_user(fresh.access_token.as_ref().unwrap().expose()).unwrap();
+    if f.now() == before {
+        assert_eq!(claims(fresh.access_token.as_ref().unwrap().expose())["iat"], before);
+    }
     // Expired access tokens are refused.
     f.engine().advance_clock(5);
     let t3 = f.tokens("dave", PW);
