@@ -49,6 +49,11 @@ pub fn run(root: &Path) -> Result<()> {
         "cargo",
         &["clippy", "--quiet", "--workspace", "--all-targets", "--", "-D", "warnings"],
     ));
+    steps.push(step(
+        "reference clients against the local pool (installs them under target/interop)",
+        "cargo",
+        &["xtask", "interop", "local-pool"],
+    ));
 
     for (index, s) in steps.iter().enumerate() {
         eprintln!("\n==> [{}/{}] {}: {} {}", index + 1, steps.len(), s.name, s.program, s.args.join(" "));
