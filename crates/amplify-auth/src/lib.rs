@@ -30,6 +30,7 @@ mod random;
 mod session;
 mod steps;
 pub mod transport;
+mod user;
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -43,6 +44,7 @@ pub use error::{AuthError, Delivery};
 pub use machine::ConfirmOptions;
 pub use session::AuthTokens;
 pub use steps::{CodeDeliveryDetails, MfaType, SignInOutput, SignInStep, TotpSetupDetails};
+pub use user::{MfaPreference, MfaPreferences, UpdateAttributeOutput, UpdateAttributeStep};
 
 /// State shared by the clones of one [`Auth`].
 pub(crate) struct Shared {

@@ -1,0 +1,86 @@
+//! The signed-in user's account against the local pool: attributes with
+//! verification, TOTP enrolment and preferences, deletion.
+
+#![allow(clippy::unwrap_used, clippy::panic)]
+
+mod common;
+
+use std::collections::BTreeMap;
+
+use amplify_auth::{AuthError, MfaPreference, MfaType, SignInOptions, SignInStep, UpdateAttributeStep};
+use cognito_wire::cognito_idp as idp;
+use common::{Env, Events, PW};
+
+#[tokio::test]
+async fn attributes_update_with_verification_and_delete() {
+    let env = Env::new().await;
+    env.pool
+        .create_user(&env.pool_id, "ola", PW, &[("email", "ola@example.com"), ("email_verified", "true")])
+        .unwrap();
+    let auth = env.auth();
+    assert!(matches!(auth.fetch_user_attributes().await, Err(AuthError::NotSignedIn)));
+    auth.sign_in("ola", Some(PW), SignInOptions::default()).await.unwrap();
+
+    let attrs = auth.fetch_user_attributes().await.unwrap();
+    assert_eq!(attrs["email"], "ola@example.com");
+    let update = BTreeMap::from([
+        ("email".to_owned(), "ola2@example.com".to_owned()),
+        ("name".to_owned(), "Ola".to_owned()),
+    ]);
+    let out = auth.update_user_attributes(&update, None).await.unwrap();
+    assert_eq!(out["name"].next_step, UpdateAttributeStep::Done);
+    assert!(out["name"].is_updated);
+    let UpdateAttributeStep::ConfirmAttributeWithCode { code_delivery_details } = &out["email"].next_step else {
+        panic!("{out:?}")
+    };
+    assert_eq!(code_delivery_details.attribute_name.as_deref(), Some("email"));
+    assert!(!out["email"].is_updated);
+    assert_eq!(auth.fetch_user_attributes().await.unwrap()["email_verified"], "false");
+
+    let err = auth.confirm_user_attribute("email", "000000").await.unwrap_err();
+    assert!(err.is_service("CodeMismatchException"), "{err:?}");
+    auth.confirm_user_attribute("email", &env.code("ola")).await.unwrap();
+    let attrs = auth.fetch_user_attributes().await.unwrap();
+    assert_eq!((attrs["email"].as_str(), attrs["email_verified"].as_str()), ("ola2@example.com", "true"));
+
+    let sent = auth.send_user_attribute_verification_code("email").await.unwrap();
+    assert_eq!(sent.delivery_medium.as_deref(), Some("EMAIL"));
+    auth.delete_user_attributes(&["name"]).await.unwrap();
+    assert!(!auth.fetch_user_attributes().await.unwrap().contains_key("name"));
+}
+
+#[tokio::test]
+async fn totp_enrolment_preferences_and_deletion() {
+    let env = Env::new().await;
+    env.set_mfa(idp::UserPoolMfaType::Optional, false, true, false);
+    env.pool.create_user(&env.pool_id, "pia", PW, &[]).unwrap();
+    let auth = env.auth();
+    let events = Events::on(&auth);
+    auth.sign_in("pia", Some(PW), SignInOptions::default()).await.unwrap();
+    assert_eq!(auth.fetch_mfa_preference().await.unwrap(), Default::default());
+
+    let details = auth.set_up_totp().await.unwrap();
+    let uri = details.setup_uri("My App", None);
+    assert!(uri.starts_with("otpauth://totp/My%20App:pia?secret="), "{uri}");
+    let secret = details.shared_secret.expose_secret().to_owned();
+    let err = auth.verify_totp_setup("000000", None).await.unwrap_err();
+    assert!(err.is_service("EnableSoftwareTokenMFAException") || err.is_service("CodeMismatchException"), "{err:?}");
+    let code = local_pool::current_totp(&secret, env.now()).unwrap();
+    auth.verify_totp_setup(&code, Some("phone")).await.unwrap();
+    auth.update_mfa_preference(None, Some(MfaPreference::Preferred), None).await.unwrap();
+    let prefs = auth.fetch_mfa_preference().await.unwrap();
+    assert_eq!(prefs.enabled, vec![MfaType::Totp]);
+    assert_eq!(prefs.preferred, Some(MfaType::Totp));
+
+    auth.sign_out(false).await.unwrap();
+    let out = auth.sign_in("pia", Some(PW), SignInOptions::default()).await.unwrap();
+    assert_eq!(out.next_step, SignInStep::ConfirmSignInWithTotpCode);
+    let code = local_pool::current_totp(&secret, env.now()).unwrap();
+    assert!(auth.confirm_sign_in(&code, Default::default()).await.unwrap().is_signed_in);
+
+    auth.delete_user().await.unwrap();
+    assert!(auth.fetch_auth_session(false).await.unwrap().tokens.is_none());
+    events.wait_for(&["userDeleted", "signedOut"]).await;
+    let err = auth.sign_in("pia", Some(PW), SignInOptions::default()).await.unwrap_err();
+    assert!(err.is_service("UserNotFoundException") || err.is_service("NotAuthorizedException"), "{err:?}");
+}
