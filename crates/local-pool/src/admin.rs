@@ -76,6 +76,7 @@ impl Engine {
             key: None,
             signing: None,
             factors: Default::default(),
+            custom_auth: None,
         };
         self.lock().pools.insert(id, pool);
         self.mark_dirty();

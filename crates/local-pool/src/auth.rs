@@ -1,5 +1,6 @@
 //! Sign-in (USER_SRP_AUTH, USER_PASSWORD_AUTH, ADMIN_USER_PASSWORD_AUTH,
 //! REFRESH_TOKEN_AUTH, NEW_PASSWORD_REQUIRED), token issue and revocation.
+//! USER_AUTH is in `passwordless.rs`, CUSTOM_AUTH in `custom.rs`.
 
 use std::collections::BTreeMap;
 
@@ -9,7 +10,7 @@ use serde_json::{Value, json};
 use zeroize::Zeroizing;
 
 use crate::engine::{Engine, Fail, OpResult, base64url, claims_map, random_bytes, uuid_v4};
-use crate::state::{AuthSession, Pool, RefreshRecord, Step, User};
+use crate::state::{AfterVerifier, AuthSession, Pool, RefreshRecord, Step, User};
 
 /// Failed sign-ins before the lockout starts (Cognito: five).
 const LOCKOUT_AFTER: u32 = 5;
@@ -75,6 +76,41 @@ pub(crate) struct Outcome {
     pub(crate) challenge_parameters: BTreeMap<String, String>,
     pub(crate) session: Option<String>,
     pub(crate) result: Option<idp::AuthenticationResultType>,
+    /// `AvailableChallenges` (SELECT_CHALLENGE).
+    pub(crate) available: Option<Vec<ChallengeNameType>>,
+}
+
+impl Outcome {
+    /// Signed in.
+    pub(crate) fn tokens(result: idp::AuthenticationResultType) -> Self {
+        Self {
+            challenge_name: None,
+            challenge_parameters: BTreeMap::new(),
+            session: None,
+            result: Some(result),
+            available: None,
+        }
+    }
+
+    /// A challenge with its session.
+    pub(crate) fn challenge(name: ChallengeNameType, params: BTreeMap<String, String>, session: String) -> Self {
+        Self {
+            challenge_name: Some(name),
+            challenge_parameters: params,
+            session: Some(session),
+            result: None,
+            available: None,
+        }
+    }
+}
+
+/// What InitiateAuth brings besides the flow and its parameters.
+#[derive(Default)]
+pub(crate) struct StartExtras<'a> {
+    /// `ClientMetadata`, for the custom-auth hooks.
+    pub(crate) metadata: BTreeMap<String, String>,
+    /// The top-level `Session` (USER_AUTH after ConfirmSignUp).
+    pub(crate) session: Option<&'a str>,
 }
 
 impl Engine {
@@ -115,12 +151,17 @@ impl Engine {
     pub(crate) fn initiate_auth(&self, input: idp::InitiateAuthRequest) -> OpResult<idp::InitiateAuthResponse> {
         let client_id = input.client_id.expose().clone();
         let params = input.auth_parameters.as_ref().map(|p| p.expose().clone()).unwrap_or_default();
-        let outcome = self.start_auth(&client_id, &input.auth_flow, &params, false)?;
+        let extras = StartExtras {
+            metadata: input.client_metadata.clone().unwrap_or_default(),
+            session: input.session.as_ref().map(|s| s.expose().as_str()),
+        };
+        let outcome = self.start_auth(&client_id, &input.auth_flow, &params, false, extras)?;
         Ok(idp::InitiateAuthResponse {
             challenge_name: outcome.challenge_name,
             challenge_parameters: Some(outcome.challenge_parameters),
             session: outcome.session.map(Sensitive::new),
             authentication_result: outcome.result,
+            available_challenges: outcome.available,
             ..Default::default()
         })
     }
@@ -137,12 +178,17 @@ impl Engine {
             }
         }
         let params = input.auth_parameters.as_ref().map(|p| p.expose().clone()).unwrap_or_default();
-        let outcome = self.start_auth(&client_id, &input.auth_flow, &params, true)?;
+        let extras = StartExtras {
+            metadata: input.client_metadata.clone().unwrap_or_default(),
+            session: input.session.as_ref().map(|s| s.expose().as_str()),
+        };
+        let outcome = self.start_auth(&client_id, &input.auth_flow, &params, true, extras)?;
         Ok(idp::AdminInitiateAuthResponse {
             challenge_name: outcome.challenge_name,
             challenge_parameters: Some(outcome.challenge_parameters),
             session: outcome.session.map(Sensitive::new),
             authentication_result: outcome.result,
+            available_challenges: outcome.available,
             ..Default::default()
         })
     }
@@ -153,6 +199,7 @@ impl Engine {
         flow: &AuthFlowType,
         params: &BTreeMap<String, String>,
         admin: bool,
+        extras: StartExtras<'_>,
     ) -> OpResult<Outcome> {
         let pool_id = {
             let state = self.lock();
@@ -175,6 +222,7 @@ impl Engine {
                     challenge_parameters: BTreeMap::new(),
                     session: None,
                     result: Some(result),
+                    available: None,
                 })
             }
             AuthFlowType::UserSrpAuth => {
@@ -182,7 +230,15 @@ impl Engine {
                 let login =
                     param(keys::USERNAME).ok_or_else(|| Fail::invalid("Missing required parameter USERNAME"))?;
                 let srp_a = param(keys::SRP_A).ok_or_else(|| Fail::invalid("Missing required parameter SRP_A"))?;
-                self.start_srp(&pool_id, client_id, login, srp_a, param(keys::SECRET_HASH))
+                self.start_srp(&pool_id, client_id, login, srp_a, param(keys::SECRET_HASH), AfterVerifier::SignIn)
+            }
+            AuthFlowType::UserAuth => {
+                self.require_flow(&pool_id, client_id, "ALLOW_USER_AUTH", "USER_AUTH")?;
+                self.start_user_auth(&pool_id, client_id, params, extras.session)
+            }
+            AuthFlowType::CustomAuth => {
+                self.require_flow(&pool_id, client_id, "ALLOW_CUSTOM_AUTH", "CUSTOM_AUTH")?;
+                self.start_custom_auth(&pool_id, client_id, params, &extras.metadata)
             }
             AuthFlowType::UserPasswordAuth | AuthFlowType::AdminUserPasswordAuth | AuthFlowType::AdminNoSrpAuth => {
                 let (allow, name) = if admin {
@@ -211,7 +267,7 @@ impl Engine {
         }
     }
 
-    fn require_flow(&self, pool_id: &str, client_id: &str, allow: &str, name: &str) -> OpResult<()> {
+    pub(crate) fn require_flow(&self, pool_id: &str, client_id: &str, allow: &str, name: &str) -> OpResult<()> {
         let state = self.lock();
         let pool = Engine::pool(&state, pool_id)?;
         let client = pool.clients.get(client_id).ok_or_else(|| Fail::no_client(client_id))?;
@@ -224,7 +280,7 @@ impl Engine {
 
     /// Looks a user up for sign-in, applying lockout and status rules.
     /// `Ok(None)`: no such user but the pool hides that.
-    fn user_for_sign_in(&self, pool_id: &str, login: &str) -> OpResult<Option<(String, User)>> {
+    pub(crate) fn user_for_sign_in(&self, pool_id: &str, login: &str) -> OpResult<Option<(String, User)>> {
         let state = self.lock();
         let pool = Engine::pool(&state, pool_id)?;
         match pool.find_key(login).and_then(|k| pool.users.get(&k).map(|u| (k, u.clone()))) {
@@ -241,7 +297,7 @@ impl Engine {
         }
     }
 
-    fn prevents_existence_errors(&self, pool_id: &str, client_id: &str) -> bool {
+    pub(crate) fn prevents_existence_errors(&self, pool_id: &str, client_id: &str) -> bool {
         let state = self.lock();
         state
             .pools
@@ -251,13 +307,14 @@ impl Engine {
             .is_some_and(|p| p.as_str() == "ENABLED")
     }
 
-    fn start_srp(
+    pub(crate) fn start_srp(
         &self,
         pool_id: &str,
         client_id: &str,
         login: &str,
         srp_a: &str,
         secret_hash: Option<&str>,
+        then: AfterVerifier,
     ) -> OpResult<Outcome> {
         let found = self.user_for_sign_in(pool_id, login)?;
         let hide = self.prevents_existence_errors(pool_id, client_id);
@@ -329,6 +386,7 @@ impl Engine {
                     srp_a: srp_a.to_owned(),
                     secret_block,
                     verifier,
+                    then,
                 },
             },
         );
@@ -340,6 +398,7 @@ impl Engine {
             // the pending sign-in is found by its secret block instead.
             session: None,
             result: None,
+            available: None,
         })
     }
 
@@ -369,7 +428,7 @@ impl Engine {
         self.after_password(pool_id, client_id, &key, &user, device_key)
     }
 
-    fn record_failure(&self, pool_id: &str, key: &str) {
+    pub(crate) fn record_failure(&self, pool_id: &str, key: &str) {
         let now = self.now();
         let mut state = self.lock();
         if let Some(user) = state.pools.get_mut(pool_id).and_then(|p| p.users.get_mut(key)) {
@@ -381,8 +440,17 @@ impl Engine {
         }
     }
 
+    /// A correct factor ends the run of failed attempts.
+    pub(crate) fn reset_failures(&self, pool_id: &str, key: &str) {
+        let mut state = self.lock();
+        if let Some(u) = state.pools.get_mut(pool_id).and_then(|p| p.users.get_mut(key)) {
+            u.failed_attempts = 0;
+            u.locked_until = 0;
+        }
+    }
+
     /// After a correct password: status checks, then tokens or the next challenge.
-    fn after_password(
+    pub(crate) fn after_password(
         &self,
         pool_id: &str,
         client_id: &str,
@@ -390,13 +458,7 @@ impl Engine {
         user: &User,
         device_key: Option<&str>,
     ) -> OpResult<Outcome> {
-        {
-            let mut state = self.lock();
-            if let Some(u) = state.pools.get_mut(pool_id).and_then(|p| p.users.get_mut(key)) {
-                u.failed_attempts = 0;
-                u.locked_until = 0;
-            }
-        }
+        self.reset_failures(pool_id, key);
         match user.status {
             UserStatusType::Unconfirmed => {
                 Err(Fail::new(ErrorCode::UserNotConfirmedException, "User is not confirmed."))
@@ -450,10 +512,11 @@ impl Engine {
                     challenge_parameters: params,
                     session: Some(session),
                     result: None,
+                    available: None,
                 })
             }
             _ => {
-                if let Some(step) = self.device_step(pool_id, client_id, key, user, device_key)? {
+                if let Some(step) = self.device_step(pool_id, client_id, key, user, device_key, false)? {
                     return Ok(step);
                 }
                 if let Some(step) = self.mfa_step(pool_id, client_id, key, user)? {
@@ -465,6 +528,7 @@ impl Engine {
                     challenge_parameters: BTreeMap::new(),
                     session: None,
                     result: Some(result),
+                    available: None,
                 })
             }
         }
@@ -477,12 +541,14 @@ impl Engine {
         let client_id = input.client_id.expose().clone();
         let responses = input.challenge_responses.as_ref().map(|r| r.expose().clone()).unwrap_or_default();
         let session = input.session.as_ref().map(|s| s.expose().clone());
-        let outcome = self.answer(&client_id, &input.challenge_name, session.as_deref(), &responses)?;
+        let metadata = input.client_metadata.clone().unwrap_or_default();
+        let outcome = self.answer(&client_id, &input.challenge_name, session.as_deref(), &responses, &metadata)?;
         Ok(idp::RespondToAuthChallengeResponse {
             challenge_name: outcome.challenge_name,
             challenge_parameters: Some(outcome.challenge_parameters),
             session: outcome.session.map(Sensitive::new),
             authentication_result: outcome.result,
+            available_challenges: outcome.available,
             ..Default::default()
         })
     }
@@ -494,12 +560,14 @@ impl Engine {
         let client_id = input.client_id.expose().clone();
         let responses = input.challenge_responses.as_ref().map(|r| r.expose().clone()).unwrap_or_default();
         let session = input.session.as_ref().map(|s| s.expose().clone());
-        let outcome = self.answer(&client_id, &input.challenge_name, session.as_deref(), &responses)?;
+        let metadata = input.client_metadata.clone().unwrap_or_default();
+        let outcome = self.answer(&client_id, &input.challenge_name, session.as_deref(), &responses, &metadata)?;
         Ok(idp::AdminRespondToAuthChallengeResponse {
             challenge_name: outcome.challenge_name,
             challenge_parameters: Some(outcome.challenge_parameters),
             session: outcome.session.map(Sensitive::new),
             authentication_result: outcome.result,
+            available_challenges: outcome.available,
             ..Default::default()
         })
     }
@@ -534,6 +602,7 @@ impl Engine {
         challenge: &ChallengeNameType,
         session: Option<&str>,
         responses: &BTreeMap<String, String>,
+        metadata: &BTreeMap<String, String>,
     ) -> OpResult<Outcome> {
         let auth = self.take_session(session, responses)?;
         if auth.client_id != client_id {
@@ -562,8 +631,17 @@ impl Engine {
             let user = user.ok_or_else(Fail::no_user)?;
             return self.answer_mfa(session, auth, challenge, responses, user);
         }
+        if matches!(auth.step, Step::SelectChallenge { .. } | Step::Otp { .. }) {
+            return self.answer_user_auth(session, auth, challenge, responses, user);
+        }
+        if matches!(auth.step, Step::Custom { .. }) {
+            return self.answer_custom(auth, challenge, responses, user, metadata);
+        }
         match (challenge, auth.step) {
-            (ChallengeNameType::PasswordVerifier, Step::PasswordVerifier { server, srp_a, secret_block, verifier }) => {
+            (
+                ChallengeNameType::PasswordVerifier,
+                Step::PasswordVerifier { server, srp_a, secret_block, verifier, then },
+            ) => {
                 let get = |k: &str| {
                     responses
                         .get(k)
@@ -583,19 +661,42 @@ impl Engine {
                 }
                 let identity = srp_core::PublicIdentity::user(&auth.pool_id, &user.username)
                     .map_err(|e| Fail::internal(e.to_string()))?;
-                match server.verify(identity, &v, &srp_a, block, timestamp, signature) {
-                    Ok(_) => self.after_password(
-                        &auth.pool_id,
-                        client_id,
-                        &auth.user_key,
-                        &user,
-                        responses.get(keys::DEVICE_KEY).map(String::as_str),
-                    ),
+                let correct = match server.verify(identity, &v, &srp_a, block, timestamp, signature) {
+                    Ok(_) => true,
                     Err(srp_core::Error::SignatureMismatch) => {
                         self.record_failure(&auth.pool_id, &auth.user_key);
-                        Err(Fail::not_authorized("Incorrect username or password."))
+                        false
                     }
-                    Err(e) => Err(Fail::invalid(format!("Invalid challenge response: {e}"))),
+                    Err(e) => return Err(Fail::invalid(format!("Invalid challenge response: {e}"))),
+                };
+                let device_key = responses.get(keys::DEVICE_KEY).map(String::as_str);
+                match then {
+                    AfterVerifier::SignIn if correct => {
+                        self.after_password(&auth.pool_id, client_id, &auth.user_key, &user, device_key)
+                    }
+                    AfterVerifier::SignIn => Err(Fail::not_authorized("Incorrect username or password.")),
+                    AfterVerifier::Custom { mut history } => {
+                        if correct {
+                            self.reset_failures(&auth.pool_id, &auth.user_key);
+                        }
+                        history.push(crate::custom::ChallengeResult {
+                            challenge_name: "PASSWORD_VERIFIER".into(),
+                            challenge_result: correct,
+                            challenge_metadata: None,
+                        });
+                        let run = crate::custom::Run {
+                            pool_id: &auth.pool_id,
+                            client_id,
+                            user_key: &auth.user_key,
+                            login: &user.username,
+                            user_not_found: false,
+                            metadata,
+                            device_key,
+                            srp_a: None,
+                            secret_hash: responses.get(keys::SECRET_HASH).map(String::as_str),
+                        };
+                        self.custom_next(&run, history)
+                    }
                 }
             }
             (ChallengeNameType::NewPasswordRequired, Step::NewPasswordRequired) => {

@@ -81,6 +81,7 @@ impl Engine {
         key: &str,
         user: &User,
         device_key: Option<&str>,
+        skip_mfa: bool,
     ) -> OpResult<Option<Outcome>> {
         let Some(device_key) = device_key else { return Ok(None) };
         match user.devices.get(device_key) {
@@ -90,8 +91,12 @@ impl Engine {
             Some(d) if d.verifier.is_some() => {}
             _ => return Ok(None),
         }
-        let session =
-            self.new_session(pool_id, client_id, key, Step::DeviceSrpAuth { device_key: device_key.to_owned() });
+        let session = self.new_session(
+            pool_id,
+            client_id,
+            key,
+            Step::DeviceSrpAuth { device_key: device_key.to_owned(), skip_mfa },
+        );
         let mut params = BTreeMap::new();
         params.insert(keys::USERNAME.to_owned(), user.username.clone());
         params.insert(keys::DEVICE_KEY.to_owned(), device_key.to_owned());
@@ -100,6 +105,7 @@ impl Engine {
             challenge_parameters: params,
             session: Some(session),
             result: None,
+            available: None,
         }))
     }
 
@@ -112,7 +118,7 @@ impl Engine {
     ) -> OpResult<Outcome> {
         let AuthSession { pool_id, client_id, user_key, expires, step } = auth;
         match (challenge, step) {
-            (ChallengeNameType::DeviceSrpAuth, Step::DeviceSrpAuth { device_key }) => {
+            (ChallengeNameType::DeviceSrpAuth, Step::DeviceSrpAuth { device_key, skip_mfa }) => {
                 if responses.get(keys::DEVICE_KEY) != Some(&device_key) {
                     return Err(Fail::not_authorized("Incorrect device key."));
                 }
@@ -144,6 +150,7 @@ impl Engine {
                     srp_a: srp_a.clone(),
                     secret_block,
                     device_key,
+                    skip_mfa,
                 };
                 let session = self.new_session(&pool_id, &client_id, &user_key, step);
                 let _ = expires;
@@ -152,11 +159,12 @@ impl Engine {
                     challenge_parameters: params,
                     session: Some(session),
                     result: None,
+                    available: None,
                 })
             }
             (
                 ChallengeNameType::DevicePasswordVerifier,
-                Step::DevicePasswordVerifier { server, srp_a, secret_block, device_key },
+                Step::DevicePasswordVerifier { server, srp_a, secret_block, device_key, skip_mfa },
             ) => {
                 let get = |k: &str| {
                     responses
@@ -187,6 +195,7 @@ impl Engine {
                 }
                 // A remembered device skips MFA.
                 if !device.remembered
+                    && !skip_mfa
                     && let Some(step) = self.mfa_step(&pool_id, &client_id, &user_key, &user)?
                 {
                     return Ok(step);
@@ -197,6 +206,7 @@ impl Engine {
                     challenge_parameters: BTreeMap::new(),
                     session: None,
                     result: Some(result),
+                    available: None,
                 })
             }
             (other, _) => Err(Fail::invalid(format!("Challenge {other} is not the one pending for this session"))),

@@ -71,6 +71,8 @@ pub struct Engine {
     /// The issuer base for tokens (`https://cognito-idp.<region>.amazonaws.com`
     /// unless the server sets its own URL).
     pub(crate) issuer_base: Mutex<Option<String>>,
+    /// Custom-auth hooks registered from Rust, by pool id (not persisted).
+    pub(crate) custom_hooks: Mutex<std::collections::HashMap<String, crate::custom::CustomAuthHooks>>,
 }
 
 impl Default for Engine {
@@ -91,6 +93,7 @@ impl Engine {
             clock_offset: AtomicI64::new(0),
             dirty: std::sync::atomic::AtomicBool::new(false),
             issuer_base: Mutex::new(None),
+            custom_hooks: Mutex::new(Default::default()),
         }
     }
 
@@ -229,6 +232,7 @@ impl Engine {
             AdminInitiateAuth => admin_initiate_auth,
             AdminRespondToAuthChallenge => admin_respond_to_auth_challenge,
             GetTokensFromRefreshToken => get_tokens_from_refresh_token,
+            GetUserAuthFactors => get_user_auth_factors,
             RevokeToken => revoke_token,
             GlobalSignOut => global_sign_out,
             AdminUserGlobalSignOut => admin_user_global_sign_out,

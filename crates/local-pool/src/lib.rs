@@ -30,9 +30,11 @@
 
 mod admin;
 mod auth;
+mod custom;
 mod devices;
 mod engine;
 mod mfa;
+mod passwordless;
 mod persist;
 mod server;
 mod state;
@@ -46,6 +48,11 @@ use std::sync::Arc;
 use cognito_wire::Operation;
 use cognito_wire::cognito_idp::{self as idp, operation as op};
 
+pub use custom::{
+    ChallengeResult, CreateAuthChallengeRequest, CreateAuthChallengeResponse, CustomAuthConfig, CustomAuthHooks,
+    CustomAuthRequest, DefineAuthChallengeResponse, Delivery, HookResult, VerifyAuthChallengeRequest,
+    VerifyAuthChallengeResponse, standard_define,
+};
 pub use engine::{Engine, Fail, MAX_BODY};
 pub use mfa::current_totp;
 pub use state::Message;
@@ -201,6 +208,33 @@ impl LocalPool {
             ..Default::default()
         })?;
         Ok(())
+    }
+
+    /// Sets `Policies.SignInPolicy.AllowedFirstAuthFactors` (USER_AUTH):
+    /// e.g. `["PASSWORD", "EMAIL_OTP", "SMS_OTP"]`. Without it a pool
+    /// offers PASSWORD only, as Cognito does.
+    pub fn set_first_auth_factors(&self, pool_id: &str, factors: &[&str]) -> Result<(), Fail> {
+        let mut state = self.engine.lock();
+        let pool = Engine::pool_mut(&mut state, pool_id)?;
+        let policies = pool.config.policies.get_or_insert_with(Default::default);
+        policies.sign_in_policy = Some(idp::SignInPolicyType {
+            allowed_first_auth_factors: Some(factors.iter().map(|f| idp::AuthFactorType::from(*f)).collect()),
+            ..Default::default()
+        });
+        drop(state);
+        self.engine.mark_dirty();
+        Ok(())
+    }
+
+    /// Registers custom-auth hooks (define / create / verify auth
+    /// challenge) for a pool; see [`CustomAuthHooks`].
+    pub fn set_custom_auth(&self, pool_id: &str, hooks: CustomAuthHooks) -> Result<(), Fail> {
+        self.engine.set_custom_auth(pool_id, hooks)
+    }
+
+    /// Selects one of the built-in custom-auth hooks for a pool.
+    pub fn set_custom_auth_config(&self, pool_id: &str, config: CustomAuthConfig) -> Result<(), Fail> {
+        self.engine.set_custom_auth_config(pool_id, Some(config))
     }
 
     /// Messages sent so far, optionally for one pool and/or user.

@@ -144,6 +144,7 @@ impl Engine {
                 challenge_parameters: params,
                 session: Some(session),
                 result: None,
+                available: None,
             }));
         }
         let preferred = user.mfa.preferred.as_deref().map(ChallengeNameType::from).filter(|p| enabled.contains(p));
@@ -160,6 +161,7 @@ impl Engine {
                     challenge_parameters: params,
                     session: Some(session),
                     result: None,
+                    available: None,
                 }));
             }
         };
@@ -167,19 +169,8 @@ impl Engine {
     }
 
     pub(crate) fn new_session(&self, pool_id: &str, client_id: &str, key: &str, step: Step) -> String {
-        let session = base64url(&random_bytes::<48>());
         let expires = self.now() + 180;
-        self.lock().sessions.insert(
-            session.clone(),
-            AuthSession {
-                pool_id: pool_id.to_owned(),
-                client_id: client_id.to_owned(),
-                user_key: key.to_owned(),
-                expires,
-                step,
-            },
-        );
-        session
+        self.lock().add_session(pool_id, client_id, key, step, expires)
     }
 
     /// Issues SMS_MFA, SOFTWARE_TOKEN_MFA or EMAIL_OTP (sending the code for the first and last).
@@ -226,6 +217,7 @@ impl Engine {
             challenge_parameters: params,
             session: Some(session),
             result: None,
+            available: None,
         })
     }
 
@@ -278,6 +270,7 @@ impl Engine {
                     challenge_parameters: BTreeMap::new(),
                     session: None,
                     result: Some(result),
+                    available: None,
                 })
             }
             (ChallengeNameType::SelectMfaType, Step::SelectMfa { choices }) => {
@@ -308,6 +301,7 @@ impl Engine {
                         challenge_parameters: BTreeMap::new(),
                         session: None,
                         result: Some(result),
+                        available: None,
                     });
                 }
                 if let Some(email) =

@@ -103,6 +103,12 @@ struct PoolConfig {
     users: Vec<UserConfig>,
     #[serde(default)]
     groups: Vec<String>,
+    /// `Policies.SignInPolicy.AllowedFirstAuthFactors` (USER_AUTH).
+    #[serde(default)]
+    first_auth_factors: Option<Vec<String>>,
+    /// Built-in custom-auth hooks (CUSTOM_AUTH).
+    #[serde(default)]
+    custom_auth: Option<crate::custom::CustomAuthConfig>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -146,6 +152,20 @@ pub(crate) fn preload(engine: &Engine, path: &Path) -> std::io::Result<()> {
             })
             .map_err(fail)?;
         let pool_id = created.user_pool.and_then(|p| p.id).unwrap_or_default();
+        {
+            let mut state = engine.lock();
+            let stored = Engine::pool_mut(&mut state, &pool_id).map_err(fail)?;
+            if let Some(factors) = &pool.first_auth_factors {
+                let policies = stored.config.policies.get_or_insert_with(Default::default);
+                policies.sign_in_policy = Some(idp::SignInPolicyType {
+                    allowed_first_auth_factors: Some(
+                        factors.iter().map(|f| idp::AuthFactorType::from(f.as_str())).collect(),
+                    ),
+                    ..Default::default()
+                });
+            }
+            stored.custom_auth = pool.custom_auth.clone();
+        }
         for group in &pool.groups {
             engine
                 .call::<op::CreateGroup>(idp::CreateGroupRequest {

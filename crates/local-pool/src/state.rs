@@ -40,6 +40,9 @@ pub(crate) struct Pool {
     /// Which MFA factors the pool offers (SetUserPoolMfaConfig).
     #[serde(default)]
     pub(crate) factors: MfaFactors,
+    /// Built-in custom-auth hooks (`--config` `custom_auth`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) custom_auth: Option<crate::custom::CustomAuthConfig>,
 }
 
 /// The MFA factors a pool offers.
@@ -297,6 +300,8 @@ pub(crate) enum Step {
         secret_block: Zeroizing<String>,
         /// `None` for a user who does not exist (PreventUserExistenceErrors).
         verifier: Option<Box<srp_core::PublicValue>>,
+        /// What a correct (or wrong) claim leads to.
+        then: AfterVerifier,
     },
     /// NEW_PASSWORD_REQUIRED was issued.
     NewPasswordRequired,
@@ -304,17 +309,73 @@ pub(crate) enum Step {
     Mfa { challenge: ChallengeNameType, code: Option<Zeroizing<String>> },
     /// SELECT_MFA_TYPE was issued.
     SelectMfa { choices: Vec<ChallengeNameType> },
-    /// DEVICE_SRP_AUTH was issued for this device.
-    DeviceSrpAuth { device_key: String },
+    /// DEVICE_SRP_AUTH was issued for this device. `skip_mfa`: the
+    /// factors so far already satisfy MFA (passwordless, custom auth).
+    DeviceSrpAuth { device_key: String, skip_mfa: bool },
     /// DEVICE_PASSWORD_VERIFIER was issued.
     DevicePasswordVerifier {
         server: Box<srp_core::ServerEphemeral>,
         srp_a: String,
         secret_block: Zeroizing<String>,
         device_key: String,
+        skip_mfa: bool,
+    },
+    /// SELECT_CHALLENGE was issued (USER_AUTH). `login` is what the user
+    /// typed; `user_key` of the session is empty for a hidden unknown user.
+    SelectChallenge { login: String, available: Vec<ChallengeNameType> },
+    /// A passwordless first factor (EMAIL_OTP or SMS_OTP) awaits its code.
+    Otp { challenge: ChallengeNameType, code: Zeroizing<String> },
+    /// SignUp returned this session (for ConfirmSignUp).
+    SignUp,
+    /// ConfirmSignUp returned this session: InitiateAuth USER_AUTH with it
+    /// signs the user in once.
+    SignedUp,
+    /// CUSTOM_CHALLENGE was issued.
+    Custom {
+        /// The challenges answered so far.
+        history: Vec<crate::custom::ChallengeResult>,
+        /// `privateChallengeParameters` from the create hook.
+        private: BTreeMap<String, String>,
+        /// `challengeMetadata` from the create hook.
+        metadata: Option<String>,
+        /// The user does not exist (PreventUserExistenceErrors).
+        user_not_found: bool,
     },
     /// MFA_SETUP was issued; `secret` once AssociateSoftwareToken ran.
     MfaSetup { choices: Vec<ChallengeNameType>, secret: Option<Zeroizing<String>>, verified: bool },
+}
+
+/// What follows PASSWORD_VERIFIER.
+pub(crate) enum AfterVerifier {
+    /// An ordinary sign-in: MFA, devices, tokens.
+    SignIn,
+    /// CUSTOM_AUTH that began with SRP_A: the define hook decides.
+    Custom { history: Vec<crate::custom::ChallengeResult> },
+}
+
+impl State {
+    /// Stores an unfinished sign-in and returns its `Session` string.
+    pub(crate) fn add_session(
+        &mut self,
+        pool_id: &str,
+        client_id: &str,
+        key: &str,
+        step: Step,
+        expires: i64,
+    ) -> String {
+        let session = crate::engine::base64url(&crate::engine::random_bytes::<48>());
+        self.sessions.insert(
+            session.clone(),
+            AuthSession {
+                pool_id: pool_id.to_owned(),
+                client_id: client_id.to_owned(),
+                user_key: key.to_owned(),
+                expires,
+                step,
+            },
+        );
+        session
+    }
 }
 
 /// A message the pool "sent".
@@ -324,7 +385,9 @@ pub struct Message {
     pub pool_id: String,
     /// The user's username.
     pub username: String,
-    /// `sign_up`, `resend`, `forgot_password`, `attribute_verification`, `mfa`, `admin_invitation`.
+    /// `sign_up`, `resend`, `forgot_password`, `attribute_verification`,
+    /// `mfa`, `otp` (USER_AUTH one-time passwords), `custom_challenge`
+    /// (custom-auth hooks), `admin_invitation`.
     pub kind: String,
     /// `EMAIL` or `SMS`.
     pub medium: String,

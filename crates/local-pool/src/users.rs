@@ -2,11 +2,11 @@
 
 use std::collections::BTreeMap;
 
-use cognito_wire::ErrorCode;
 use cognito_wire::cognito_idp::{self as idp, DeliveryMediumType, UserStatusType};
+use cognito_wire::{ErrorCode, Sensitive};
 
 use crate::engine::{Engine, Fail, OpResult, mask, six_digits, to_attribute_list, uuid_v4};
-use crate::state::{Message, Password, PendingCode, Pool, State, User};
+use crate::state::{Message, Password, PendingCode, Pool, State, Step, User};
 
 const DAY: i64 = 24 * 3600;
 
@@ -312,12 +312,14 @@ impl Engine {
             input.secret_hash.as_ref().map(|s| s.expose().as_str()),
             &[input.username.expose()],
         )?;
-        let password = input
-            .password
-            .as_ref()
-            .map(|p| p.expose().clone())
-            .ok_or_else(|| Fail::invalid("A password is required."))?;
-        check_policy(pool, &password)?;
+        // Pools with one-time-password first factors take users without a password.
+        let password = input.password.as_ref().map(|p| p.expose().clone());
+        if password.is_none() && !crate::passwordless::passwordless_pool(pool) {
+            return Err(Fail::invalid("A password is required."));
+        }
+        if let Some(password) = &password {
+            check_policy(pool, password)?;
+        }
         let attrs = input.user_attributes.clone().unwrap_or_default();
         check_attributes(pool, &attrs, false)?;
         let attributes = attribute_map(&attrs);
@@ -327,15 +329,23 @@ impl Engine {
                 "Attributes did not conform to the schema: {name}: The attribute is required"
             )));
         }
-        user.password = Some(make_password(&pool_id, &user.username, &password)?);
+        if let Some(password) = &password {
+            user.password = Some(make_password(&pool_id, &user.username, password)?);
+        }
         let sub = user.sub.clone();
-        Engine::pool_mut(&mut state, &pool_id)?.users.insert(key.clone(), user);
+        let pool = Engine::pool_mut(&mut state, &pool_id)?;
+        pool.users.insert(key.clone(), user);
+        let user_auth = Engine::client_allows_user_auth(pool, &client_id);
         let delivery = self.issue_code(&mut state, &pool_id, &key, "sign_up", "sign_up", None, DAY)?;
+        // A session for ConfirmSignUp, so the user can be signed in after
+        // confirming (USER_AUTH); it lasts as long as the code.
+        let session = user_auth.then(|| state.add_session(&pool_id, &client_id, &key, Step::SignUp, self.now() + DAY));
         self.mark_dirty();
         Ok(idp::SignUpResponse {
             user_confirmed: false,
             user_sub: sub,
             code_delivery_details: delivery,
+            session: session.map(Sensitive::new),
             ..Default::default()
         })
     }
@@ -353,6 +363,18 @@ impl Engine {
             input.secret_hash.as_ref().map(|s| s.expose().as_str()),
             &[input.username.expose(), &user.username],
         )?;
+        // The Session of SignUp, when given, must be this user's.
+        if let Some(session) = &input.session {
+            let valid = state.sessions.get(session.expose()).is_some_and(|s| {
+                matches!(s.step, Step::SignUp)
+                    && s.client_id == client_id
+                    && s.user_key == key
+                    && s.expires >= self.now()
+            });
+            if !valid {
+                return Err(Fail::not_authorized("Invalid session for the user."));
+            }
+        }
         let mut user = user.clone();
         if user.status == UserStatusType::Confirmed {
             if input.force_alias_creation == Some(true) || user.codes.contains_key("sign_up") {
@@ -369,9 +391,17 @@ impl Engine {
             user.attributes.insert(format!("{attr}_verified"), "true".into());
         }
         user.modified = self.now();
-        Engine::pool_mut(&mut state, &pool_id)?.users.insert(key, user);
+        let pool = Engine::pool_mut(&mut state, &pool_id)?;
+        pool.users.insert(key.clone(), user);
+        let user_auth = Engine::client_allows_user_auth(pool, &client_id);
+        if let Some(session) = &input.session {
+            state.sessions.remove(session.expose());
+        }
+        // A session for InitiateAuth USER_AUTH: one sign-in within three minutes.
+        let session =
+            user_auth.then(|| state.add_session(&pool_id, &client_id, &key, Step::SignedUp, self.now() + 180));
         self.mark_dirty();
-        Ok(Default::default())
+        Ok(idp::ConfirmSignUpResponse { session: session.map(Sensitive::new), ..Default::default() })
     }
 
     pub(crate) fn resend_confirmation_code(
