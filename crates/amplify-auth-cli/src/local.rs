@@ -1,0 +1,231 @@
+//! The local pool kept under the data directory: created on first use,
+//! started in-process for each command (state saved on stop), so every
+//! command works offline with no daemon.
+
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use cognito_wire::cognito_idp::{self as idp, operation as op};
+use local_pool::{ClientOptions, LocalPool, Options};
+use serde_json::json;
+
+use crate::LocalCommand;
+
+/// The ids of the CLI's pool and client (kept in `ids.json`).
+pub(crate) struct Ids {
+    pub(crate) pool_id: String,
+    pub(crate) client_id: String,
+}
+
+/// The local pool for one command: a server already running for this data
+/// directory (`amplify-auth local-pool start`), or one started in-process.
+pub(crate) struct Local {
+    /// `None` when a running server is used.
+    pool: Option<LocalPool>,
+    endpoint: String,
+    pub(crate) ids: Ids,
+}
+
+/// The file a running `local-pool start` leaves in the data directory.
+const SERVER_FILE: &str = "server.json";
+
+fn running_server(dir: &Path) -> Option<(String, Ids)> {
+    let text = std::fs::read_to_string(dir.join(SERVER_FILE)).ok()?;
+    let v: serde_json::Value = serde_json::from_str(&text).ok()?;
+    let endpoint = v["endpoint"].as_str()?.to_owned();
+    let ids = Ids { pool_id: v["pool_id"].as_str()?.to_owned(), client_id: v["client_id"].as_str()?.to_owned() };
+    let addr = endpoint.strip_prefix("http://")?.parse::<std::net::SocketAddr>().ok()?;
+    std::net::TcpStream::connect_timeout(&addr, std::time::Duration::from_millis(300)).ok()?;
+    Some((endpoint, ids))
+}
+
+/// `GET path` on a loopback server; the body.
+fn http_get(endpoint: &str, path: &str) -> Result<String> {
+    use std::io::{Read, Write};
+    let host = endpoint.strip_prefix("http://").context("the local pool's endpoint is not http://")?;
+    let mut stream = std::net::TcpStream::connect(host).with_context(|| format!("connecting to {host}"))?;
+    stream.set_read_timeout(Some(std::time::Duration::from_secs(10)))?;
+    write!(stream, "GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n")?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response)?;
+    let (head, body) = response.split_once("\r\n\r\n").context("a malformed HTTP response")?;
+    if !head.starts_with("HTTP/1.1 200") {
+        anyhow::bail!("the local pool answered {}", head.lines().next().unwrap_or(""));
+    }
+    Ok(body.to_owned())
+}
+
+fn query_escape(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+fn fail(err: local_pool::Fail) -> anyhow::Error {
+    anyhow::anyhow!("local pool: {err:?}")
+}
+
+impl Local {
+    /// Starts the pool whose state lives in `dir` (on an ephemeral port),
+    /// creating the pool and its app client on first use.
+    pub(crate) async fn start(dir: &Path) -> Result<Self> {
+        if let Some((endpoint, ids)) = running_server(dir) {
+            return Ok(Self { pool: None, endpoint, ids });
+        }
+        Self::start_on(dir, 0).await
+    }
+
+    async fn start_on(dir: &Path, port: u16) -> Result<Self> {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        let options = Options { port, data_dir: Some(dir.join("state")), ..Default::default() };
+        let pool = LocalPool::start_with(options).await.context("starting the local pool")?;
+        let ids_path = dir.join("ids.json");
+        let known = std::fs::read_to_string(&ids_path)
+            .ok()
+            .and_then(|text| serde_json::from_str::<serde_json::Value>(&text).ok())
+            .and_then(|v| Some((v["pool_id"].as_str()?.to_owned(), v["client_id"].as_str()?.to_owned())))
+            .filter(|(pool_id, _)| {
+                pool.engine()
+                    .call::<op::DescribeUserPool>(idp::DescribeUserPoolRequest {
+                        user_pool_id: pool_id.clone(),
+                        ..Default::default()
+                    })
+                    .is_ok()
+            });
+        let ids = match known {
+            Some((pool_id, client_id)) => Ids { pool_id, client_id },
+            None => {
+                let pool_id = pool.create_pool("amplify-auth-cli").map_err(fail)?;
+                // Optional MFA with TOTP, so that `mfa setup-totp` leads to
+                // MFA at sign-in as on a typical Cognito pool.
+                pool.engine()
+                    .call::<op::SetUserPoolMfaConfig>(idp::SetUserPoolMfaConfigRequest {
+                        user_pool_id: pool_id.clone(),
+                        mfa_configuration: Some(idp::UserPoolMfaType::Optional),
+                        software_token_mfa_configuration: Some(idp::SoftwareTokenMfaConfigType {
+                            enabled: Some(true),
+                            ..Default::default()
+                        }),
+                        ..Default::default()
+                    })
+                    .map_err(fail)?;
+                let mut options = ClientOptions { name: "amplify-auth-cli".into(), ..Default::default() };
+                options.explicit_auth_flows.push("ALLOW_USER_AUTH".into());
+                options.explicit_auth_flows.push("ALLOW_CUSTOM_AUTH".into());
+                let client = pool.create_client(&pool_id, options).map_err(fail)?;
+                let ids = Ids { pool_id, client_id: client.client_id };
+                let text = json!({ "pool_id": ids.pool_id, "client_id": ids.client_id }).to_string();
+                std::fs::write(&ids_path, text).with_context(|| format!("writing {}", ids_path.display()))?;
+                ids
+            }
+        };
+        Ok(Self { endpoint: pool.endpoint(), pool: Some(pool), ids })
+    }
+
+    /// The pool's URL.
+    pub(crate) fn endpoint(&self) -> String {
+        self.endpoint.clone()
+    }
+
+    /// Stops an in-process pool (its state is saved).
+    pub(crate) async fn stop(self) {
+        if let Some(pool) = self.pool {
+            pool.stop().await;
+        }
+    }
+
+    fn outbox(&self, user: Option<&str>) -> Result<serde_json::Value> {
+        match &self.pool {
+            Some(pool) => Ok(serde_json::to_value(pool.outbox(Some(&self.ids.pool_id), user))?),
+            None => {
+                let mut path = format!("/_local-pool/outbox?pool={}", query_escape(&self.ids.pool_id));
+                if let Some(user) = user {
+                    path.push_str(&format!("&user={}", query_escape(user)));
+                }
+                let body: serde_json::Value = serde_json::from_str(&http_get(&self.endpoint, &path)?)?;
+                Ok(body["messages"].clone())
+            }
+        }
+    }
+}
+
+/// `amplify-auth local-pool ...`.
+pub(crate) async fn command(dir: &Path, cmd: &LocalCommand) -> Result<()> {
+    let local = match cmd {
+        LocalCommand::Start { port } => {
+            if let Some((endpoint, _)) = running_server(dir) {
+                anyhow::bail!("a local pool for {} is already running at {endpoint}", dir.display());
+            }
+            Local::start_on(dir, port.unwrap_or(9229)).await?
+        }
+        _ => Local::start(dir).await?,
+    };
+    let result = match cmd {
+        LocalCommand::Status => {
+            match &local.pool {
+                Some(_) => println!("not running (each command starts it in-process; `local-pool start` keeps it up)"),
+                None => println!("running at {}", local.endpoint()),
+            }
+            println!("user pool: {}", local.ids.pool_id);
+            println!("app client: {}", local.ids.client_id);
+            println!("data: {}", dir.display());
+            Ok(())
+        }
+        LocalCommand::Outbox { user } => local.outbox(user.as_deref()).and_then(|messages| {
+            println!("{}", serde_json::to_string_pretty(&messages)?);
+            Ok(())
+        }),
+        LocalCommand::CreateUser { username, email } => {
+            let password = crate::read_secret("Password: ", "AMPLIFY_AUTH_PASSWORD")?;
+            let mut attributes = Vec::new();
+            if let Some(email) = email {
+                attributes.push(("email", email.as_str()));
+                attributes.push(("email_verified", "true"));
+            }
+            match &local.pool {
+                Some(pool) => {
+                    pool.create_user(&local.ids.pool_id, username, &password, &attributes).map_err(fail)?;
+                    println!("created {username}");
+                    Ok(())
+                }
+                None => Err(anyhow::anyhow!(
+                    "the local pool is running as a server; create users with sign-up, or stop it first"
+                )),
+            }
+        }
+        LocalCommand::Start { .. } => {
+            // Listen for Ctrl-C before announcing the server, so that a
+            // SIGINT right after the announcement stops it cleanly.
+            #[cfg(unix)]
+            let mut interrupt = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
+                .context("installing the Ctrl-C handler")?;
+            let server_file = dir.join(SERVER_FILE);
+            let info =
+                json!({ "endpoint": local.endpoint(), "pool_id": local.ids.pool_id, "client_id": local.ids.client_id });
+            std::fs::write(&server_file, info.to_string())
+                .with_context(|| format!("writing {}", server_file.display()))?;
+            println!("local pool listening on {}", local.endpoint());
+            println!("user pool: {}  app client: {}", local.ids.pool_id, local.ids.client_id);
+            println!("(other amplify-auth commands use it; Ctrl-C to stop; state is kept under {})", dir.display());
+            use std::io::Write as _;
+            let _ = std::io::stdout().flush();
+            #[cfg(unix)]
+            let waited: Result<()> = {
+                interrupt.recv().await;
+                Ok(())
+            };
+            #[cfg(not(unix))]
+            let waited = tokio::signal::ctrl_c().await.context("waiting for Ctrl-C");
+            let _ = std::fs::remove_file(&server_file);
+            waited
+        }
+    };
+    local.stop().await;
+    result
+}

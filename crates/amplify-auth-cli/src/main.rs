@@ -1,0 +1,615 @@
+//! `amplify-auth`: the terminal authenticator for Amazon Cognito user pools,
+//! and `amplify-auth quickstart`, the offline tour of the API.
+//!
+//! Built only on the public API of the `amplify-auth` crate. Tokens and the
+//! pending sign-in live in a file under the data directory (written
+//! atomically, mode 0600), so `sign-in` and `confirm-sign-in` can be two
+//! invocations. Without any configuration the commands use a local pool
+//! kept under the data directory, started in-process for each command.
+
+mod local;
+mod quickstart;
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use amplify_auth::{
+    Auth, AuthConfig, AuthFlow, ConfirmOptions, MfaPreference, SignInOptions, SignInOutput, SignInStep, SignUpOptions,
+    SignUpStep, UpdateAttributeStep,
+};
+use anyhow::{Context, Result, bail};
+use clap::{Args, Parser, Subcommand};
+use token_store::FileStorage;
+
+/// Sign up, sign in and manage sessions against Amazon Cognito user pools
+/// (or a local pool, when nothing is configured).
+#[derive(Debug, Parser)]
+#[command(name = "amplify-auth", version, about)]
+struct Cli {
+    #[command(flatten)]
+    target: Target,
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// Which pool and client: a config file, flags/environment, or the local pool.
+#[derive(Debug, Args)]
+struct Target {
+    /// `amplify_outputs.json` (Gen 2) or `amplifyconfiguration.json` (Gen 1).
+    #[arg(long, global = true, env = "AMPLIFY_AUTH_CONFIG")]
+    config: Option<PathBuf>,
+    /// The user pool id (`us-east-1_AbC123`).
+    #[arg(long, global = true, env = "AMPLIFY_AUTH_USER_POOL_ID")]
+    user_pool_id: Option<String>,
+    /// The app client id.
+    #[arg(long, global = true, env = "AMPLIFY_AUTH_CLIENT_ID")]
+    client_id: Option<String>,
+    /// A custom endpoint (e.g. a local pool's `http://127.0.0.1:PORT`).
+    #[arg(long, global = true, env = "AMPLIFY_AUTH_ENDPOINT")]
+    endpoint: Option<String>,
+    /// The region, if not the pool id's.
+    #[arg(long, global = true, env = "AMPLIFY_AUTH_REGION")]
+    region: Option<String>,
+    /// Where tokens (and the local pool) are kept.
+    #[arg(long, global = true, env = "AMPLIFY_AUTH_HOME")]
+    data_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Runs the whole API against a local pool started in this process: sign
+    /// up, confirm, SRP sign-in, session, refresh, attribute verification,
+    /// TOTP MFA, sign out. No setup, no AWS account.
+    Quickstart,
+    /// Creates an account.
+    SignUp {
+        /// The username.
+        username: String,
+        /// The email address.
+        #[arg(long)]
+        email: Option<String>,
+        /// Further attributes, `name=value`.
+        #[arg(long = "attr", value_parser = parse_pair)]
+        attributes: Vec<(String, String)>,
+    },
+    /// Confirms an account with the code sent.
+    ConfirmSignUp {
+        /// The username.
+        username: String,
+        /// The code.
+        code: String,
+    },
+    /// Sends the sign-up code again.
+    ResendCode {
+        /// The username.
+        username: String,
+    },
+    /// Signs in; prints the next step.
+    SignIn {
+        /// The username (or email / phone alias).
+        username: String,
+        /// The flow: USER_SRP_AUTH (default), USER_PASSWORD_AUTH,
+        /// CUSTOM_WITHOUT_SRP, CUSTOM_WITH_SRP, USER_AUTH.
+        #[arg(long)]
+        flow: Option<String>,
+        /// The first factor for USER_AUTH.
+        #[arg(long)]
+        preferred_challenge: Option<String>,
+    },
+    /// Answers the pending sign-in step (a code, a choice, a new password).
+    ConfirmSignIn {
+        /// The answer.
+        answer: String,
+        /// Attributes for a new password, `name=value`.
+        #[arg(long = "attr", value_parser = parse_pair)]
+        attributes: Vec<(String, String)>,
+    },
+    /// Prints the session as JSON (refreshing expired tokens).
+    Session {
+        /// Refresh even if the tokens are valid.
+        #[arg(long)]
+        force_refresh: bool,
+    },
+    /// Prints the signed-in user.
+    Whoami,
+    /// Prints a valid access token (for `curl -H "Authorization: Bearer ..."`).
+    PrintAccessToken,
+    /// Prints a valid ID token.
+    PrintIdToken,
+    /// Reads or changes user attributes.
+    #[command(subcommand)]
+    Attributes(AttributesCommand),
+    /// MFA: TOTP setup and preferences.
+    #[command(subcommand)]
+    Mfa(MfaCommand),
+    /// The user's devices.
+    #[command(subcommand)]
+    Devices(DevicesCommand),
+    /// Changes the password (asks for the old and the new one).
+    ChangePassword,
+    /// Starts a password reset (a code is sent).
+    ResetPassword {
+        /// The username.
+        username: String,
+    },
+    /// Finishes a password reset.
+    ConfirmResetPassword {
+        /// The username.
+        username: String,
+        /// The code.
+        code: String,
+    },
+    /// Signs out (revokes the refresh token; `--global`: every session).
+    SignOut {
+        /// Sign out everywhere.
+        #[arg(long)]
+        global: bool,
+    },
+    /// Deletes the signed-in user.
+    DeleteUser,
+    /// The local pool kept under the data directory.
+    #[command(subcommand)]
+    LocalPool(LocalCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum AttributesCommand {
+    /// Prints the attributes as JSON.
+    Get,
+    /// Sets attributes, `name=value`.
+    Update {
+        /// `name=value` pairs.
+        #[arg(value_parser = parse_pair, required = true)]
+        pairs: Vec<(String, String)>,
+    },
+    /// Confirms an attribute with the code sent.
+    Verify {
+        /// The attribute.
+        name: String,
+        /// The code.
+        code: String,
+    },
+    /// Sends a verification code for an attribute.
+    SendCode {
+        /// The attribute.
+        name: String,
+    },
+    /// Deletes attributes.
+    Delete {
+        /// Attribute names.
+        #[arg(required = true)]
+        names: Vec<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum MfaCommand {
+    /// Starts TOTP enrolment: prints the secret and a QR code.
+    SetupTotp {
+        /// The issuer shown in the authenticator app.
+        #[arg(long, default_value = "amplify-auth")]
+        issuer: String,
+    },
+    /// Finishes TOTP enrolment with a code from the app.
+    VerifyTotp {
+        /// The code.
+        code: String,
+    },
+    /// Prints the enabled and preferred factors.
+    Show,
+    /// Sets preferences: `--totp preferred`, `--sms disabled`, ...
+    Set {
+        /// enabled | disabled | preferred | not-preferred
+        #[arg(long, value_parser = parse_preference)]
+        sms: Option<MfaPreference>,
+        /// enabled | disabled | preferred | not-preferred
+        #[arg(long, value_parser = parse_preference)]
+        totp: Option<MfaPreference>,
+        /// enabled | disabled | preferred | not-preferred
+        #[arg(long, value_parser = parse_preference)]
+        email: Option<MfaPreference>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum DevicesCommand {
+    /// Lists the devices (all pages).
+    List,
+    /// Remembers this device.
+    Remember,
+    /// Forgets a device (this one by default).
+    Forget {
+        /// The device key.
+        device_key: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum LocalCommand {
+    /// Prints the local pool's ids and where its data is.
+    Status,
+    /// Prints the messages (codes) the local pool sent, as JSON.
+    Outbox {
+        /// Only this user's.
+        #[arg(long)]
+        user: Option<String>,
+    },
+    /// Creates a confirmed user with a permanent password.
+    CreateUser {
+        /// The username.
+        username: String,
+        /// The email address.
+        #[arg(long)]
+        email: Option<String>,
+    },
+    /// Serves the local pool in the foreground until interrupted.
+    Start {
+        /// The port (default: the CLI's local pool port).
+        #[arg(long)]
+        port: Option<u16>,
+    },
+}
+
+fn parse_pair(s: &str) -> Result<(String, String), String> {
+    s.split_once('=')
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .ok_or_else(|| format!("expected name=value, got {s:?}"))
+}
+
+fn parse_preference(s: &str) -> Result<MfaPreference, String> {
+    Ok(match s.to_ascii_lowercase().replace('_', "-").as_str() {
+        "enabled" => MfaPreference::Enabled,
+        "disabled" => MfaPreference::Disabled,
+        "preferred" => MfaPreference::Preferred,
+        "not-preferred" => MfaPreference::NotPreferred,
+        _ => return Err("expected enabled, disabled, preferred or not-preferred".into()),
+    })
+}
+
+/// Reads a secret: from the environment variable `env` if set, else from
+/// the terminal without echo, else one line of standard input.
+fn read_secret(prompt: &str, env: &str) -> Result<String> {
+    if let Ok(value) = std::env::var(env) {
+        return Ok(value);
+    }
+    let stdin = std::io::stdin();
+    if stdin.is_terminal() {
+        return rpassword::prompt_password(prompt).context("reading the password");
+    }
+    let mut line = String::new();
+    stdin.lock().read_line(&mut line).context("reading the password from standard input")?;
+    let line = line.trim_end_matches(['\r', '\n']).to_owned();
+    if line.is_empty() {
+        bail!("no password given ({env} or standard input)");
+    }
+    Ok(line)
+}
+
+fn data_dir(target: &Target) -> Result<PathBuf> {
+    if let Some(dir) = &target.data_dir {
+        return Ok(dir.clone());
+    }
+    if let Some(dir) = std::env::var_os("XDG_DATA_HOME").filter(|d| !d.is_empty()) {
+        return Ok(PathBuf::from(dir).join("amplify-auth"));
+    }
+    let home = std::env::var_os("HOME").context("no HOME; pass --data-dir")?;
+    Ok(PathBuf::from(home).join(".local/share/amplify-auth"))
+}
+
+/// The client for the chosen target; the local pool when nothing is set
+/// (kept running for the command's duration).
+struct Session {
+    auth: Auth,
+    local: Option<local::Local>,
+}
+
+impl Session {
+    async fn open(target: &Target) -> Result<Self> {
+        let dir = data_dir(target)?;
+        std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+        let (builder, local) = if let Some(path) = &target.config {
+            let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+            (AuthConfig::from_json(&text)?, None)
+        } else if let (Some(pool), Some(client)) = (&target.user_pool_id, &target.client_id) {
+            (AuthConfig::builder(pool, client), None)
+        } else if target.user_pool_id.is_some() || target.client_id.is_some() {
+            bail!("give both --user-pool-id and --client-id (or --config)");
+        } else {
+            let local = local::Local::start(&dir.join("local-pool")).await?;
+            let builder =
+                AuthConfig::builder(&local.ids.pool_id, &local.ids.client_id).user_pool_endpoint(local.endpoint());
+            (builder, Some(local))
+        };
+        let mut builder = builder;
+        if let Some(endpoint) = &target.endpoint {
+            builder = builder.user_pool_endpoint(endpoint);
+        }
+        if let Some(region) = &target.region {
+            builder = builder.region(region);
+        }
+        let config = builder.build()?;
+        let storage = FileStorage::new(dir.join(format!("tokens-{}.json", config.client_id())));
+        let auth = Auth::builder(config).storage(Arc::new(storage)).device_name("amplify-auth CLI").build()?;
+        Ok(Self { auth, local })
+    }
+
+    async fn close(self) {
+        if let Some(local) = self.local {
+            local.stop().await;
+        }
+    }
+}
+
+fn print_sign_in(out: &SignInOutput) {
+    println!("isSignedIn: {}", out.is_signed_in);
+    println!("nextStep: {}", out.next_step);
+    match &out.next_step {
+        SignInStep::ConfirmSignInWithSmsCode { code_delivery_details }
+        | SignInStep::ConfirmSignInWithEmailCode { code_delivery_details } => {
+            println!(
+                "code sent by {} to {}",
+                code_delivery_details.delivery_medium.as_deref().unwrap_or("?"),
+                code_delivery_details.destination.as_deref().unwrap_or("?")
+            );
+        }
+        SignInStep::ContinueSignInWithMfaSelection { allowed_mfa_types }
+        | SignInStep::ContinueSignInWithMfaSetupSelection { allowed_mfa_types } => {
+            let names: Vec<&str> = allowed_mfa_types.iter().map(|m| m.as_str()).collect();
+            println!("answer with one of: {}", names.join(", "));
+        }
+        SignInStep::ContinueSignInWithTotpSetup { totp_setup_details } => {
+            let uri = totp_setup_details.setup_uri("amplify-auth", None);
+            println!("secret: {}", totp_setup_details.shared_secret.expose_secret());
+            print_qr(&uri);
+            println!("answer with a code from the authenticator app");
+        }
+        SignInStep::ContinueSignInWithFirstFactorSelection { available_challenges } => {
+            println!("answer with one of: {}", available_challenges.join(", "));
+        }
+        SignInStep::ConfirmSignInWithCustomChallenge { additional_info } => {
+            println!("challenge parameters: {}", serde_json::to_string(additional_info).unwrap_or_default());
+        }
+        SignInStep::ConfirmSignInWithNewPasswordRequired { missing_attributes } => {
+            println!("answer with a new password; missing attributes: {}", missing_attributes.join(", "));
+        }
+        _ => {}
+    }
+}
+
+pub(crate) fn print_qr(uri: &str) {
+    println!("{uri}");
+    if let Ok(code) = qrcode::QrCode::new(uri.as_bytes()) {
+        let drawn = code
+            .render::<qrcode::render::unicode::Dense1x2>()
+            .dark_color(qrcode::render::unicode::Dense1x2::Light)
+            .light_color(qrcode::render::unicode::Dense1x2::Dark)
+            .build();
+        println!("{drawn}");
+    }
+}
+
+async fn run(cli: Cli) -> Result<()> {
+    if let Command::Quickstart = cli.command {
+        let mut stdout = std::io::stdout();
+        return quickstart::run(&mut stdout).await;
+    }
+    if let Command::LocalPool(cmd) = &cli.command {
+        return local::command(&data_dir(&cli.target)?.join("local-pool"), cmd).await;
+    }
+    let session = Session::open(&cli.target).await?;
+    let result = command(&session.auth, cli.command).await;
+    session.close().await;
+    result
+}
+
+async fn command(auth: &Auth, command: Command) -> Result<()> {
+    match command {
+        Command::Quickstart | Command::LocalPool(_) => bail!("this command does not take a session"),
+        Command::SignUp { username, email, attributes } => {
+            let password = read_secret("Password: ", "AMPLIFY_AUTH_PASSWORD")?;
+            let mut user_attributes: BTreeMap<String, String> = attributes.into_iter().collect();
+            if let Some(email) = email {
+                user_attributes.insert("email".into(), email);
+            }
+            let out =
+                auth.sign_up(&username, &password, SignUpOptions { user_attributes, ..Default::default() }).await?;
+            println!("userId: {}", out.user_id);
+            match out.next_step {
+                SignUpStep::ConfirmSignUp { code_delivery_details } => println!(
+                    "nextStep: CONFIRM_SIGN_UP (code sent by {} to {})",
+                    code_delivery_details.delivery_medium.as_deref().unwrap_or("?"),
+                    code_delivery_details.destination.as_deref().unwrap_or("?")
+                ),
+                other => println!("nextStep: {}", serde_json::to_value(&other)?["signUpStep"]),
+            }
+        }
+        Command::ConfirmSignUp { username, code } => {
+            let out = auth.confirm_sign_up(&username, &code, false).await?;
+            println!("nextStep: {}", serde_json::to_value(&out.next_step)?["signUpStep"]);
+        }
+        Command::ResendCode { username } => {
+            let details = auth.resend_sign_up_code(&username).await?;
+            println!("code sent to {}", details.destination.as_deref().unwrap_or("?"));
+        }
+        Command::SignIn { username, flow, preferred_challenge } => {
+            let auth_flow = match flow.as_deref() {
+                Some(f) => Some(AuthFlow::parse(f).with_context(|| format!("unknown flow {f}"))?),
+                None => None,
+            };
+            let password = match auth_flow {
+                Some(AuthFlow::CustomWithoutSrp) => None,
+                Some(AuthFlow::UserAuth)
+                    if !matches!(preferred_challenge.as_deref(), Some("PASSWORD" | "PASSWORD_SRP")) =>
+                {
+                    None
+                }
+                _ => Some(read_secret("Password: ", "AMPLIFY_AUTH_PASSWORD")?),
+            };
+            let options = SignInOptions { auth_flow, preferred_challenge, client_metadata: None };
+            let out = auth.sign_in(&username, password.as_deref(), options).await?;
+            print_sign_in(&out);
+        }
+        Command::ConfirmSignIn { answer, attributes } => {
+            let options = ConfirmOptions { user_attributes: attributes.into_iter().collect(), ..Default::default() };
+            let out = auth.confirm_sign_in(&answer, options).await?;
+            print_sign_in(&out);
+        }
+        Command::Session { force_refresh } => {
+            let session = auth.fetch_auth_session(force_refresh).await?;
+            let json = match &session.tokens {
+                Some(tokens) => serde_json::json!({
+                    "signedIn": true,
+                    "username": tokens.username,
+                    "userSub": tokens.user_sub,
+                    "accessToken": { "exp": tokens.access_token.claims().exp, "iat": tokens.access_token.claims().iat,
+                                     "scope": tokens.access_token.claims().scope, "clientId": tokens.access_token.claims().client_id },
+                    "idToken": tokens.id_token.as_ref().map(|t| serde_json::json!({ "exp": t.claims().exp, "aud": t.claims().aud })),
+                    "signInDetails": tokens.sign_in_details.as_ref().map(|d| serde_json::json!({
+                        "loginId": d.login_id, "authFlowType": d.auth_flow_type.as_ref().map(|f| f.as_str().to_owned()) })),
+                }),
+                None => serde_json::json!({ "signedIn": false }),
+            };
+            println!("{}", serde_json::to_string_pretty(&json)?);
+        }
+        Command::Whoami => {
+            let user = auth.get_current_user().await?;
+            println!("{} ({})", user.username, user.user_id);
+        }
+        Command::PrintAccessToken => {
+            let tokens = auth.fetch_auth_session(false).await?.tokens.context("not signed in")?;
+            println!("{}", tokens.access_token.raw().expose_secret());
+        }
+        Command::PrintIdToken => {
+            let tokens = auth.fetch_auth_session(false).await?.tokens.context("not signed in")?;
+            let id = tokens.id_token.as_ref().context("the session has no ID token")?;
+            println!("{}", id.raw().expose_secret());
+        }
+        Command::Attributes(cmd) => match cmd {
+            AttributesCommand::Get => {
+                println!("{}", serde_json::to_string_pretty(&auth.fetch_user_attributes().await?)?);
+            }
+            AttributesCommand::Update { pairs } => {
+                let map: BTreeMap<String, String> = pairs.into_iter().collect();
+                for (name, out) in auth.update_user_attributes(&map, None).await? {
+                    match out.next_step {
+                        UpdateAttributeStep::Done => println!("{name}: DONE"),
+                        UpdateAttributeStep::ConfirmAttributeWithCode { code_delivery_details } => println!(
+                            "{name}: CONFIRM_ATTRIBUTE_WITH_CODE (code sent to {})",
+                            code_delivery_details.destination.as_deref().unwrap_or("?")
+                        ),
+                    }
+                }
+            }
+            AttributesCommand::Verify { name, code } => {
+                auth.confirm_user_attribute(&name, &code).await?;
+                println!("{name}: verified");
+            }
+            AttributesCommand::SendCode { name } => {
+                let details = auth.send_user_attribute_verification_code(&name).await?;
+                println!("code sent to {}", details.destination.as_deref().unwrap_or("?"));
+            }
+            AttributesCommand::Delete { names } => {
+                let names: Vec<&str> = names.iter().map(String::as_str).collect();
+                auth.delete_user_attributes(&names).await?;
+                println!("deleted");
+            }
+        },
+        Command::Mfa(cmd) => match cmd {
+            MfaCommand::SetupTotp { issuer } => {
+                let details = auth.set_up_totp().await?;
+                println!("secret: {}", details.shared_secret.expose_secret());
+                print_qr(&details.setup_uri(&issuer, None));
+                println!("then: amplify-auth mfa verify-totp <code>");
+            }
+            MfaCommand::VerifyTotp { code } => {
+                auth.verify_totp_setup(&code, Some("amplify-auth CLI")).await?;
+                println!("TOTP enabled");
+            }
+            MfaCommand::Show => {
+                let prefs = auth.fetch_mfa_preference().await?;
+                let enabled: Vec<&str> = prefs.enabled.iter().map(|m| m.as_str()).collect();
+                println!("enabled: {}", enabled.join(", "));
+                println!("preferred: {}", prefs.preferred.map_or("none", |m| m.as_str()));
+            }
+            MfaCommand::Set { sms, totp, email } => {
+                auth.update_mfa_preference(sms, totp, email).await?;
+                println!("updated");
+            }
+        },
+        Command::Devices(cmd) => match cmd {
+            DevicesCommand::List => {
+                let mut token = None;
+                loop {
+                    let page = auth.fetch_devices(None, token).await?;
+                    for d in &page.devices {
+                        println!("{}\t{}", d.id, d.name.as_deref().unwrap_or(""));
+                    }
+                    match page.next_token {
+                        Some(t) => token = Some(t),
+                        None => break,
+                    }
+                }
+            }
+            DevicesCommand::Remember => {
+                auth.remember_device().await?;
+                println!("remembered");
+            }
+            DevicesCommand::Forget { device_key } => {
+                auth.forget_device(device_key.as_deref()).await?;
+                println!("forgotten");
+            }
+        },
+        Command::ChangePassword => {
+            let old = read_secret("Current password: ", "AMPLIFY_AUTH_PASSWORD")?;
+            let new = read_secret("New password: ", "AMPLIFY_AUTH_NEW_PASSWORD")?;
+            auth.update_password(&old, &new).await?;
+            println!("password changed");
+        }
+        Command::ResetPassword { username } => {
+            let out = auth.reset_password(&username).await?;
+            println!("nextStep: {}", serde_json::to_value(&out.next_step)?["resetPasswordStep"]);
+        }
+        Command::ConfirmResetPassword { username, code } => {
+            let new = read_secret("New password: ", "AMPLIFY_AUTH_NEW_PASSWORD")?;
+            auth.confirm_reset_password(&username, &code, &new).await?;
+            println!("password reset");
+        }
+        Command::SignOut { global } => {
+            let out = auth.sign_out(global).await?;
+            if let Some(err) = out.global_sign_out_error.or(out.revoke_token_error) {
+                println!("signed out locally; the server call failed: {err}");
+            } else {
+                println!("signed out");
+            }
+        }
+        Command::DeleteUser => {
+            auth.delete_user().await?;
+            println!("user deleted");
+        }
+    }
+    std::io::stdout().flush()?;
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+        Ok(rt) => rt,
+        Err(err) => {
+            eprintln!("amplify-auth: cannot start the async runtime: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    // The local pool logs each request it serves on stderr (one line each;
+    // LOCAL_POOL_QUIET=1 silences it); the commands print on stdout.
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("amplify-auth: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

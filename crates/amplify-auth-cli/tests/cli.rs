@@ -1,0 +1,158 @@
+//! The `amplify-auth` binary, run as a user runs it: the quickstart, and the
+//! authenticator against its local pool, one process per command (so the
+//! pending sign-in and the tokens must survive between processes).
+
+#![allow(clippy::unwrap_used, clippy::panic, clippy::expect_used)]
+
+use std::io::BufRead;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const BIN: &str = env!("CARGO_BIN_EXE_amplify-auth");
+const PW: &str = "Cli-Passw0rd!";
+
+fn temp_dir(name: &str) -> PathBuf {
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
+    let dir = std::env::temp_dir().join(format!("amplify-auth-cli-{name}-{}-{nanos}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Runs the binary with `args` on the data directory `home`; returns stdout,
+/// failing the test (with stderr) when the command fails.
+fn run(home: &Path, args: &[&str], env: &[(&str, &str)]) -> String {
+    let out = try_run(home, args, env);
+    assert!(out.0, "amplify-auth {args:?} failed:\n{}", out.2);
+    out.1
+}
+
+fn try_run(home: &Path, args: &[&str], env: &[(&str, &str)]) -> (bool, String, String) {
+    let mut cmd = Command::new(BIN);
+    cmd.args(args).env("AMPLIFY_AUTH_HOME", home).env("LOCAL_POOL_QUIET", "1");
+    for var in ["AMPLIFY_AUTH_CONFIG", "AMPLIFY_AUTH_USER_POOL_ID", "AMPLIFY_AUTH_CLIENT_ID", "AMPLIFY_AUTH_ENDPOINT"] {
+        cmd.env_remove(var);
+    }
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn last_code(home: &Path, user: &str) -> String {
+    let json: serde_json::Value =
+        serde_json::from_str(&run(home, &["local-pool", "outbox", "--user", user], &[])).unwrap();
+    json.as_array().unwrap().last().unwrap()["code"].as_str().unwrap().to_owned()
+}
+
+#[test]
+fn quickstart_tours_the_api() {
+    let out = Command::new(BIN).arg("quickstart").env("LOCAL_POOL_QUIET", "1").output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    for expected in [
+        "nextStep: CONFIRM_SIGN_UP (code sent by EMAIL",
+        "isSignedIn: true, nextStep: DONE",
+        "access token: token_use=access",
+        "new access token issued at",
+        "nextStep: CONFIRM_ATTRIBUTE_WITH_CODE",
+        "email: quickstart2@example.com (verified: true)",
+        "otpauth://totp/amplify-auth%20quickstart:quickstart-user?secret=",
+        "MFA enabled: [\"TOTP\"], preferred: Some(\"TOTP\")",
+        "isSignedIn: false, nextStep: CONFIRM_SIGN_IN_WITH_TOTP_CODE",
+        "signedIn, tokenRefresh, signedOut, signedIn, signedOut",
+        "done:",
+    ] {
+        assert!(stdout.contains(expected), "missing {expected:?} in:\n{stdout}");
+    }
+}
+
+#[test]
+fn authenticator_commands_against_the_local_pool() {
+    let home = temp_dir("auth");
+    let pw = [("AMPLIFY_AUTH_PASSWORD", PW)];
+
+    // Sign up, confirm with the code from the outbox, sign in.
+    let out = run(&home, &["sign-up", "rae", "--email", "rae@example.com"], &pw);
+    assert!(out.contains("nextStep: CONFIRM_SIGN_UP"), "{out}");
+    let code = last_code(&home, "rae");
+    assert!(run(&home, &["confirm-sign-up", "rae", &code], &[]).contains("DONE"));
+    let (ok, _, err) = try_run(&home, &["sign-in", "rae"], &[("AMPLIFY_AUTH_PASSWORD", "Wr0ng-Passw0rd!")]);
+    assert!(!ok && err.contains("NotAuthorizedException"), "{err}");
+    let out = run(&home, &["sign-in", "rae"], &pw);
+    assert!(out.contains("isSignedIn: true") && out.contains("nextStep: DONE"), "{out}");
+
+    // The session persists between processes.
+    assert!(run(&home, &["whoami"], &[]).starts_with("rae ("));
+    let session: serde_json::Value = serde_json::from_str(&run(&home, &["session", "--force-refresh"], &[])).unwrap();
+    assert_eq!(session["signedIn"], true);
+    assert_eq!(session["signInDetails"]["authFlowType"], "USER_SRP_AUTH");
+    let token = run(&home, &["print-access-token"], &[]);
+    assert_eq!(token.trim().split('.').count(), 3);
+    let attrs: serde_json::Value = serde_json::from_str(&run(&home, &["attributes", "get"], &[])).unwrap();
+    assert_eq!(attrs["email"], "rae@example.com");
+
+    // A pool kept running (`local-pool start`): the other commands use it,
+    // so a sign-in's second step can be another process.
+    let mut server = Command::new(BIN)
+        .args(["local-pool", "start", "--port", "0"])
+        .env("AMPLIFY_AUTH_HOME", &home)
+        .env("LOCAL_POOL_QUIET", "1")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(server.stdout.take().unwrap()).lines();
+    let first = lines.next().unwrap().unwrap();
+    assert!(first.starts_with("local pool listening on http://127.0.0.1:"), "{first}");
+    assert!(run(&home, &["local-pool", "status"], &[]).contains("running at http://127.0.0.1:"));
+
+    // TOTP enrolment, then a sign-in whose second step is another process.
+    let out = run(&home, &["mfa", "setup-totp"], &[]);
+    let secret = out.lines().find_map(|l| l.strip_prefix("secret: ")).unwrap().to_owned();
+    let now = || std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+    let code = local_pool::current_totp(&secret, now()).unwrap();
+    run(&home, &["mfa", "verify-totp", &code], &[]);
+    run(&home, &["mfa", "set", "--totp", "preferred"], &[]);
+    assert!(run(&home, &["mfa", "show"], &[]).contains("preferred: TOTP"));
+    assert!(run(&home, &["sign-out"], &[]).contains("signed out"));
+    let session: serde_json::Value = serde_json::from_str(&run(&home, &["session"], &[])).unwrap();
+    assert_eq!(session["signedIn"], false);
+    let out = run(&home, &["sign-in", "rae"], &pw);
+    assert!(out.contains("nextStep: CONFIRM_SIGN_IN_WITH_TOTP_CODE"), "{out}");
+    let code = local_pool::current_totp(&secret, now()).unwrap();
+    let out = run(&home, &["confirm-sign-in", &code], &[]);
+    assert!(out.contains("isSignedIn: true"), "{out}");
+
+    // Stop the server (SIGINT, as Ctrl-C); commands go back to in-process.
+    let stopped = Command::new("kill").args(["-INT", &server.id().to_string()]).status().unwrap();
+    assert!(stopped.success());
+    assert!(server.wait().unwrap().success());
+    assert!(run(&home, &["local-pool", "status"], &[]).contains("not running"));
+    assert!(run(&home, &["whoami"], &[]).starts_with("rae ("));
+
+    // Bad input is an error message, not a crash.
+    let (ok, _, err) = try_run(&home, &["attributes", "update", "no-equals-sign"], &[]);
+    assert!(!ok && err.contains("name=value"), "{err}");
+    let (ok, _, err) = try_run(&home, &["--user-pool-id", "bad", "whoami"], &[]);
+    assert!(!ok && err.contains("client-id"), "{err}");
+
+    // The token file is private.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let file = std::fs::read_dir(&home)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|p| p.file_name().unwrap().to_string_lossy().starts_with("tokens-"))
+            .unwrap();
+        assert_eq!(std::fs::metadata(file).unwrap().permissions().mode() & 0o777, 0o600);
+    }
+    run(&home, &["delete-user"], &[]);
+    let (ok, _, err) = try_run(&home, &["whoami"], &[]);
+    assert!(!ok && err.contains("signed in"), "{err}");
+    std::fs::remove_dir_all(&home).unwrap();
+}
