@@ -12,6 +12,9 @@ Usage:
   --host ADDR      address to bind (default 127.0.0.1)
   --data-dir DIR   keep pools, users and revocations across restarts
   --config FILE    create the pools, clients and users a JSON file lists
+                   (also per pool: first_auth_factors for USER_AUTH and
+                   custom_auth hooks, e.g. {\"kind\": \"fixed_answer\", \"answer\": \"42\"};
+                   see docs/local-pool.md)
 
 The first line on stdout is `local-pool listening on http://HOST:PORT`.
 Point any Cognito client at that URL (Amplify `userPoolEndpoint`, boto3

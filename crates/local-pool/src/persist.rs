@@ -156,6 +156,18 @@ pub(crate) fn preload(engine: &Engine, path: &Path) -> std::io::Result<()> {
             let mut state = engine.lock();
             let stored = Engine::pool_mut(&mut state, &pool_id).map_err(fail)?;
             if let Some(factors) = &pool.first_auth_factors {
+                if let Some(bad) = factors
+                    .iter()
+                    .find(|f| matches!(idp::AuthFactorType::from(f.as_str()), idp::AuthFactorType::Unknown(_)))
+                {
+                    return Err(std::io::Error::new(
+                        std::io::ErrorKind::InvalidData,
+                        format!(
+                            "{}: unknown first_auth_factors value {bad:?} (PASSWORD, EMAIL_OTP, SMS_OTP, WEB_AUTHN)",
+                            path.display()
+                        ),
+                    ));
+                }
                 let policies = stored.config.policies.get_or_insert_with(Default::default);
                 policies.sign_in_policy = Some(idp::SignInPolicyType {
                     allowed_first_auth_factors: Some(

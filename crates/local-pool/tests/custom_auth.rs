@@ -415,3 +415,66 @@ async fn hidden_unknown_users_get_challenges_that_never_succeed() {
         (ErrorCode::NotAuthorizedException, "Incorrect username or password.")
     );
 }
+
+#[tokio::test]
+async fn the_config_file_selects_built_in_hooks_and_first_factors() {
+    let dir = std::env::temp_dir().join(format!("local-pool-custom-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("pools.json");
+    std::fs::write(
+        &file,
+        r#"{"pools": [{
+            "name": "hooks",
+            "first_auth_factors": ["PASSWORD", "EMAIL_OTP"],
+            "custom_auth": {"kind": "fixed_answer", "answer": "42"},
+            "clients": [{"name": "web", "explicit_auth_flows": ["ALLOW_CUSTOM_AUTH", "ALLOW_USER_AUTH"]}],
+            "users": [{"username": "cleo", "password": "Correct-Horse-1",
+                       "attributes": {"email": "cleo@example.com", "email_verified": "true"}}]
+        }]}"#,
+    )
+    .unwrap();
+    let pool =
+        local_pool::LocalPool::start_with(local_pool::Options { config: Some(file.clone()), ..Default::default() })
+            .await
+            .unwrap();
+    let pools = pool
+        .engine()
+        .call::<op::ListUserPools>(idp::ListUserPoolsRequest { max_results: 10, ..Default::default() })
+        .unwrap()
+        .user_pools
+        .unwrap();
+    let pool_id = pools[0].id.clone().unwrap();
+    let clients = pool
+        .engine()
+        .call::<op::ListUserPoolClients>(idp::ListUserPoolClientsRequest {
+            user_pool_id: pool_id.clone(),
+            ..Default::default()
+        })
+        .unwrap()
+        .user_pool_clients
+        .unwrap();
+    let client_id = clients[0].client_id.as_ref().unwrap().expose().clone();
+    let f = Fixture { pool, pool_id, client_id };
+    let first = start(&f, "cleo");
+    assert_eq!(first.challenge_name, Some(CustomChallenge));
+    let done = f.respond(CustomChallenge, first.session.as_ref(), &[("USERNAME", "cleo"), ("ANSWER", "42")]).unwrap();
+    assert!(done.authentication_result.is_some());
+    let select = f.initiate(AuthFlowType::UserAuth, &[("USERNAME", "cleo")], &[], None).unwrap();
+    assert_eq!(
+        select.available_challenges,
+        Some(vec![ChallengeNameType::Password, ChallengeNameType::PasswordSrp, ChallengeNameType::EmailOtp])
+    );
+    // Unknown kinds and factors are refused.
+    for bad in [
+        r#"{"pools": [{"name": "x", "custom_auth": {"kind": "lambda"}}]}"#,
+        r#"{"pools": [{"name": "y", "first_auth_factors": ["MAGIC_LINK"]}]}"#,
+    ] {
+        std::fs::write(&file, bad).unwrap();
+        let err =
+            local_pool::LocalPool::start_with(local_pool::Options { config: Some(file.clone()), ..Default::default() })
+                .await
+                .unwrap_err();
+        assert_eq!(err.kind(), std::io::ErrorKind::InvalidData, "{err}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
