@@ -10,9 +10,11 @@ use cognito_wire::cognito_idp::{
     ResendConfirmationCodeRequest, SignUpRequest, UpdateDeviceStatusRequest, operation as op,
 };
 use serde::Serialize;
+use token_store::SecretString;
 use zeroize::Zeroizing;
 
 use crate::client::{Auth, SignInOptions};
+use crate::config::AuthFlow;
 use crate::error::AuthError;
 use crate::now_ms;
 use crate::steps::{CodeDeliveryDetails, SignInOutput};
@@ -22,6 +24,10 @@ use crate::steps::{CodeDeliveryDetails, SignInOutput};
 pub(crate) struct AutoSignIn {
     username: String,
     password: Option<Zeroizing<String>>,
+    /// The sign-up `Session` (USER_AUTH hand-off), renewed by ConfirmSignUp.
+    session: Option<SecretString>,
+    /// Sign in with USER_AUTH and the session instead of the password.
+    user_auth: bool,
     confirmed: bool,
     expires_at_ms: i64,
 }
@@ -38,6 +44,10 @@ pub struct SignUpOptions {
     /// Sign in automatically once the account is confirmed (then call
     /// [`Auth::auto_sign_in`] when the step is `COMPLETE_AUTO_SIGN_IN`).
     pub auto_sign_in: bool,
+    /// With [`AuthFlow::UserAuth`], auto sign-in uses the `Session` that
+    /// `SignUp`/`ConfirmSignUp` return (the confirmation code is the first
+    /// factor); otherwise it signs in with the password.
+    pub auto_sign_in_flow: Option<AuthFlow>,
 }
 
 /// Amplify's `signUpStep`.
@@ -196,6 +206,8 @@ impl Auth {
             *slot = Some(AutoSignIn {
                 username: username.to_owned(),
                 password: Some(Zeroizing::new(password.to_owned())),
+                session: out.session.clone().map(|s| SecretString::new(s.into_inner())),
+                user_auth: options.auto_sign_in_flow == Some(AuthFlow::UserAuth),
                 confirmed: out.user_confirmed,
                 expires_at_ms: now_ms().saturating_add(AUTO_SIGN_IN_LIFETIME_MS),
             });
@@ -215,18 +227,28 @@ impl Auth {
         code: &str,
         force_alias_creation: bool,
     ) -> Result<ConfirmSignUpOutput, AuthError> {
+        let session = self.shared.auto_sign_in.lock().ok().and_then(|slot| match slot.as_ref() {
+            Some(auto) if auto.username == username && auto.user_auth => {
+                auto.session.as_ref().map(|s| Sensitive::new(s.expose_secret().to_owned()))
+            }
+            _ => None,
+        });
         let request = ConfirmSignUpRequest {
             client_id: self.shared.config.client_id().into(),
             username: username.into(),
             confirmation_code: code.trim().to_owned(),
             force_alias_creation: force_alias_creation.then_some(true),
             secret_hash: self.secret_hash_for(username)?,
+            session,
             ..Default::default()
         };
-        self.shared.caller.call::<op::ConfirmSignUp>(self.endpoint(), "confirmSignUp", &request).await?;
+        let out = self.shared.caller.call::<op::ConfirmSignUp>(self.endpoint(), "confirmSignUp", &request).await?;
         let armed = self.shared.auto_sign_in.lock().ok().is_some_and(|mut slot| match slot.as_mut() {
             Some(auto) if auto.username == username && auto.expires_at_ms > now_ms() => {
                 auto.confirmed = true;
+                if let Some(session) = out.session.clone() {
+                    auto.session = Some(SecretString::new(session.into_inner()));
+                }
                 true
             }
             _ => false,
@@ -267,6 +289,11 @@ impl Auth {
                 *slot = Some(auto);
             }
             return Err(AuthError::invalid_state(format!("confirm the sign-up of {username} first")));
+        }
+        if auto.user_auth
+            && let Some(session) = &auto.session
+        {
+            return self.sign_in_with_sign_up_session(&auto.username, session.expose_secret()).await;
         }
         let password = auto.password.as_ref().map(|p| p.as_str());
         self.sign_in(&auto.username, password, SignInOptions::default()).await

@@ -257,6 +257,28 @@ impl Auth {
         result
     }
 
+    /// Auto sign-in with the `Session` of a confirmed sign-up (USER_AUTH).
+    pub(crate) async fn sign_in_with_sign_up_session(
+        &self,
+        username: &str,
+        session: &str,
+    ) -> Result<SignInOutput, AuthError> {
+        let mut conversation = self.shared.conversation.lock().await;
+        if self.shared.session(false).await.ok().flatten().is_some() || self.shared.store.load().await?.is_some() {
+            return Err(AuthError::UserAlreadyAuthenticated);
+        }
+        *conversation = None;
+        self.clear_pending().await;
+        let mut ctx = self.context(username, AuthFlow::UserAuth, None);
+        ctx.device = self.shared.store.load_device(username).await.ok().flatten();
+        ctx.device_for = Some(username.to_owned());
+        let env = Env::from_os()?;
+        let (mut machine, next) = SignInMachine::start_with_sign_up_session(ctx, session, &env)?;
+        let result = self.drive(&mut machine, next, "autoSignIn").await;
+        *conversation = machine.pending().is_some().then_some(machine);
+        result
+    }
+
     /// Answers the current step (Amplify's `confirmSignIn`): a code, a
     /// choice (`SMS`/`TOTP`/`EMAIL`, `PASSWORD_SRP`...), a new password, an
     /// email address, or a custom answer.

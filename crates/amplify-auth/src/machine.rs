@@ -351,6 +351,8 @@ pub struct SignInMachine {
     session: Option<SecretString>,
     /// The preferred first factor (USER_AUTH).
     preferred: Option<String>,
+    /// The `Session` from `ConfirmSignUp`, for auto sign-in (USER_AUTH).
+    sign_up_session: Option<SecretString>,
 }
 
 impl fmt::Debug for SignInMachine {
@@ -406,6 +408,34 @@ impl SignInMachine {
             device_retried: false,
             session: None,
             preferred: preferred_challenge.map(str::to_owned),
+            sign_up_session: None,
+        };
+        let next = machine.initiate(env)?;
+        Ok((machine, next))
+    }
+
+    /// Starts the auto sign-in after a confirmed sign-up: `USER_AUTH` with
+    /// the `Session` `ConfirmSignUp` returned, so the code the person just
+    /// entered counts as the first factor.
+    pub fn start_with_sign_up_session(mut ctx: Context, session: &str, env: &Env) -> Result<(Self, Next), AuthError> {
+        if ctx.login_id.is_empty() {
+            return Err(AuthError::validation("username", "must not be empty"));
+        }
+        if session.is_empty() {
+            return Err(AuthError::validation("session", "must not be empty"));
+        }
+        ctx.flow = AuthFlow::UserAuth;
+        let mut machine = Self {
+            username: ctx.login_id.clone(),
+            ctx,
+            stage: Stage::Finished,
+            password: None,
+            resume: None,
+            last_answer: None,
+            device_retried: false,
+            session: None,
+            preferred: None,
+            sign_up_session: Some(SecretString::new(session.to_owned())),
         };
         let next = machine.initiate(env)?;
         Ok((machine, next))
@@ -424,6 +454,7 @@ impl SignInMachine {
             last_answer: None,
             device_retried: false,
             preferred: None,
+            sign_up_session: None,
         }
     }
 
@@ -507,11 +538,16 @@ impl SignInMachine {
             }
         };
         self.stage = Stage::AwaitAuth { srp };
+        let session = match (&self.sign_up_session, flow == AuthFlowType::UserAuth) {
+            (Some(s), true) => Some(Sensitive::new(s.expose_secret().to_owned())),
+            _ => None,
+        };
         Ok(Next::Send(Call::InitiateAuth(InitiateAuthRequest {
             auth_flow: flow,
             auth_parameters: Some(Sensitive::new(auth)),
             client_id: self.ctx.client_id.as_str().into(),
             client_metadata: self.ctx.client_metadata.clone(),
+            session,
             ..Default::default()
         })))
     }

@@ -108,3 +108,26 @@ async fn user_auth_first_factor_selection_email_otp_and_passwords() {
     assert!(matches!(out.next_step, SignInStep::ConfirmSignInWithEmailCode { .. }), "{:?}", out.next_step);
     assert!(auth.confirm_sign_in(&env.code("quinn"), ConfirmOptions::default()).await.unwrap().is_signed_in);
 }
+
+#[tokio::test]
+async fn auto_sign_in_hands_the_sign_up_session_to_user_auth() {
+    let env = env().await;
+    let auth = env.auth();
+    let options = amplify_auth::SignUpOptions {
+        user_attributes: [("email".to_owned(), "rex@example.com".to_owned())].into(),
+        auto_sign_in: true,
+        auto_sign_in_flow: Some(AuthFlow::UserAuth),
+        ..Default::default()
+    };
+    let out = auth.sign_up("rex", PW, options).await.unwrap();
+    assert!(matches!(out.next_step, amplify_auth::SignUpStep::ConfirmSignUp { .. }));
+    let confirmed = auth.confirm_sign_up("rex", &env.code("rex"), false).await.unwrap();
+    assert_eq!(confirmed.next_step, amplify_auth::SignUpStep::CompleteAutoSignIn);
+    let out = auth.auto_sign_in().await.unwrap();
+    assert!(out.is_signed_in, "{:?}", out.next_step);
+    let details = auth.get_current_user().await.unwrap().sign_in_details.unwrap();
+    assert_eq!(details.auth_flow_type.unwrap().as_str(), "USER_AUTH");
+    // The hand-off works once.
+    let err = auth.auto_sign_in().await.unwrap_err();
+    assert!(matches!(err, AuthError::InvalidState(_)), "{err:?}");
+}
