@@ -14,19 +14,15 @@ use common::{Env, Events, PW};
 #[tokio::test]
 async fn attributes_update_with_verification_and_delete() {
     let env = Env::new().await;
-    env.pool
-        .create_user(&env.pool_id, "ola", PW, &[("email", "ola@example.com"), ("email_verified", "true")])
-        .unwrap();
+    env.pool.create_user(&env.pool_id, "ola", PW, &[("email", "ola@example.com"), ("email_verified", "true")]).unwrap();
     let auth = env.auth();
     assert!(matches!(auth.fetch_user_attributes().await, Err(AuthError::NotSignedIn)));
     auth.sign_in("ola", Some(PW), SignInOptions::default()).await.unwrap();
 
     let attrs = auth.fetch_user_attributes().await.unwrap();
     assert_eq!(attrs["email"], "ola@example.com");
-    let update = BTreeMap::from([
-        ("email".to_owned(), "ola2@example.com".to_owned()),
-        ("name".to_owned(), "Ola".to_owned()),
-    ]);
+    let update =
+        BTreeMap::from([("email".to_owned(), "ola2@example.com".to_owned()), ("name".to_owned(), "Ola".to_owned())]);
     let out = auth.update_user_attributes(&update, None).await.unwrap();
     assert_eq!(out["name"].next_step, UpdateAttributeStep::Done);
     assert!(out["name"].is_updated);
