@@ -586,6 +586,11 @@ impl SignInMachine {
 
     /// Answers the pending step (`confirm_sign_in`).
     pub fn answer(&mut self, answer: &str, options: &ConfirmOptions, env: &Env) -> Result<Next, AuthError> {
+        // Out of turn (a reply is awaited, or it is over): refuse without
+        // touching the conversation.
+        if !matches!(self.stage, Stage::Pending(_)) {
+            return Err(AuthError::invalid_state("no sign-in is waiting for an answer"));
+        }
         let Stage::Pending(pending) = std::mem::replace(&mut self.stage, Stage::Finished) else {
             return Err(AuthError::invalid_state("no sign-in is waiting for an answer"));
         };
@@ -778,6 +783,15 @@ impl SignInMachine {
 
     /// Feeds the reply to the last [`Next`].
     pub fn on_reply(&mut self, reply: Reply, env: &Env) -> Result<Next, AuthError> {
+        // Out of turn: the person is being asked, or it is over. Refuse
+        // without touching the conversation.
+        match &self.stage {
+            Stage::Pending(_) => {
+                return Err(AuthError::invalid_state("the sign-in is waiting for an answer, not a reply"));
+            }
+            Stage::Finished => return Err(AuthError::invalid_state("the sign-in is over")),
+            _ => {}
+        }
         let stage = std::mem::replace(&mut self.stage, Stage::Finished);
         let result = self.on_reply_inner(stage, reply, env);
         if let Err(err) = &result {

@@ -1345,16 +1345,20 @@ fn protocol_errors_are_errors_not_panics() {
 
 #[test]
 fn inputs_out_of_turn_are_invalid_state() {
-    // A reply while waiting for the person. (What becomes of the pending
-    // step afterwards is not asserted: see the report on this file.)
+    // A reply while waiting for the person: refused, and the step stays
+    // pending and answerable.
     let (mut m, next) = start(ctx(AuthFlow::UserPassword), Some(PW), None);
     initiate(next);
     ask(m.on_reply(challenge(ChallengeNameType::SmsMfa, &[], "s"), &env()).unwrap());
     expect_invalid_state(m.on_reply(tokens(), &env()));
-    // An answer while waiting for a reply.
+    assert!(m.pending().is_some(), "the pending step survives a stray reply");
+    assert!(matches!(m.answer("123456", &ConfirmOptions::default(), &env()), Ok(Next::Send(_))));
+    // An answer while waiting for a reply: refused, and the reply is still
+    // accepted afterwards.
     let (mut m, next) = start(ctx(AuthFlow::UserPassword), Some(PW), None);
     initiate(next);
     expect_invalid_state(m.answer("123456", &ConfirmOptions::default(), &env()));
+    assert!(matches!(m.on_reply(tokens(), &env()), Ok(Next::Done(_))), "the conversation survives a stray answer");
     // The wrong kind of reply.
     let (mut m, next) = start(ctx(AuthFlow::UserPassword), Some(PW), None);
     initiate(next);
