@@ -12,8 +12,10 @@ use zeroize::Zeroizing;
 
 use crate::tokens::{SigningKey, StoredKey};
 
-/// Everything the pool knows. Sessions of unfinished sign-ins live only in
-/// memory; the rest is persisted with `--data-dir`.
+/// Everything the pool knows, persisted with `--data-dir`. Sessions of
+/// unfinished sign-ins are persisted too (so a pool restarted between a
+/// challenge and its answer still accepts the answer, as Cognito would),
+/// except the SRP verifier rounds, whose server secret never leaves memory.
 #[derive(Debug, Default, Serialize, Deserialize)]
 pub(crate) struct State {
     pub(crate) pools: BTreeMap<String, Pool>,
@@ -22,8 +24,152 @@ pub(crate) struct State {
     /// `origin_jti`s whose tokens were revoked (RevokeToken).
     pub(crate) revoked_origins: BTreeSet<String>,
     pub(crate) outbox: Vec<Message>,
-    #[serde(skip)]
+    #[serde(default, with = "persisted_sessions")]
     pub(crate) sessions: HashMap<String, AuthSession>,
+}
+
+/// The on-disk form of [`State::sessions`]: every session but the SRP
+/// verifier rounds (their server ephemeral is a secret that is never
+/// written; a client answers those within one request anyway).
+mod persisted_sessions {
+    use std::collections::{BTreeMap, HashMap};
+
+    use cognito_wire::cognito_idp::ChallengeNameType;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+    use zeroize::Zeroizing;
+
+    use super::{AuthSession, Step};
+
+    #[derive(Serialize, Deserialize)]
+    struct Saved {
+        session: String,
+        pool_id: String,
+        client_id: String,
+        user_key: String,
+        expires: i64,
+        step: SavedStep,
+    }
+
+    #[derive(Serialize, Deserialize)]
+    enum SavedStep {
+        NewPasswordRequired,
+        Mfa {
+            challenge: ChallengeNameType,
+            code: Option<String>,
+        },
+        SelectMfa {
+            choices: Vec<ChallengeNameType>,
+        },
+        DeviceSrpAuth {
+            device_key: String,
+            skip_mfa: bool,
+        },
+        SelectChallenge {
+            login: String,
+            available: Vec<ChallengeNameType>,
+        },
+        Otp {
+            challenge: ChallengeNameType,
+            code: String,
+        },
+        SignUp,
+        SignedUp,
+        Custom {
+            history: Vec<crate::custom::ChallengeResult>,
+            private: BTreeMap<String, String>,
+            metadata: Option<String>,
+            user_not_found: bool,
+        },
+        MfaSetup {
+            choices: Vec<ChallengeNameType>,
+            secret: Option<String>,
+            verified: bool,
+        },
+    }
+
+    fn save(step: &Step) -> Option<SavedStep> {
+        Some(match step {
+            Step::PasswordVerifier { .. } | Step::DevicePasswordVerifier { .. } => return None,
+            Step::NewPasswordRequired => SavedStep::NewPasswordRequired,
+            Step::Mfa { challenge, code } => {
+                SavedStep::Mfa { challenge: challenge.clone(), code: code.as_ref().map(|c| c.to_string()) }
+            }
+            Step::SelectMfa { choices } => SavedStep::SelectMfa { choices: choices.clone() },
+            Step::DeviceSrpAuth { device_key, skip_mfa } => {
+                SavedStep::DeviceSrpAuth { device_key: device_key.clone(), skip_mfa: *skip_mfa }
+            }
+            Step::SelectChallenge { login, available } => {
+                SavedStep::SelectChallenge { login: login.clone(), available: available.clone() }
+            }
+            Step::Otp { challenge, code } => SavedStep::Otp { challenge: challenge.clone(), code: code.to_string() },
+            Step::SignUp => SavedStep::SignUp,
+            Step::SignedUp => SavedStep::SignedUp,
+            Step::Custom { history, private, metadata, user_not_found } => SavedStep::Custom {
+                history: history.clone(),
+                private: private.clone(),
+                metadata: metadata.clone(),
+                user_not_found: *user_not_found,
+            },
+            Step::MfaSetup { choices, secret, verified } => SavedStep::MfaSetup {
+                choices: choices.clone(),
+                secret: secret.as_ref().map(|s| s.to_string()),
+                verified: *verified,
+            },
+        })
+    }
+
+    fn load(step: SavedStep) -> Step {
+        match step {
+            SavedStep::NewPasswordRequired => Step::NewPasswordRequired,
+            SavedStep::Mfa { challenge, code } => Step::Mfa { challenge, code: code.map(Zeroizing::new) },
+            SavedStep::SelectMfa { choices } => Step::SelectMfa { choices },
+            SavedStep::DeviceSrpAuth { device_key, skip_mfa } => Step::DeviceSrpAuth { device_key, skip_mfa },
+            SavedStep::SelectChallenge { login, available } => Step::SelectChallenge { login, available },
+            SavedStep::Otp { challenge, code } => Step::Otp { challenge, code: Zeroizing::new(code) },
+            SavedStep::SignUp => Step::SignUp,
+            SavedStep::SignedUp => Step::SignedUp,
+            SavedStep::Custom { history, private, metadata, user_not_found } => {
+                Step::Custom { history, private, metadata, user_not_found }
+            }
+            SavedStep::MfaSetup { choices, secret, verified } => {
+                Step::MfaSetup { choices, secret: secret.map(Zeroizing::new), verified }
+            }
+        }
+    }
+
+    pub(super) fn serialize<S: Serializer>(sessions: &HashMap<String, AuthSession>, s: S) -> Result<S::Ok, S::Error> {
+        let saved: Vec<Saved> = sessions
+            .iter()
+            .filter_map(|(session, a)| {
+                Some(Saved {
+                    session: session.clone(),
+                    pool_id: a.pool_id.clone(),
+                    client_id: a.client_id.clone(),
+                    user_key: a.user_key.clone(),
+                    expires: a.expires,
+                    step: save(&a.step)?,
+                })
+            })
+            .collect();
+        saved.serialize(s)
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<HashMap<String, AuthSession>, D::Error> {
+        let saved = Vec::<Saved>::deserialize(d)?;
+        Ok(saved
+            .into_iter()
+            .map(|v| {
+                let session = AuthSession {
+                    pool_id: v.pool_id,
+                    client_id: v.client_id,
+                    user_key: v.user_key,
+                    expires: v.expires,
+                    step: load(v.step),
+                };
+                (v.session, session)
+            })
+            .collect())
+    }
 }
 
 /// One user pool.

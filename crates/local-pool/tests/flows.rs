@@ -1254,3 +1254,77 @@ async fn remembered_devices_sign_in_with_device_srp_and_skip_mfa() {
     assert_eq!((err.code, err.message.as_str()), (ErrorCode::ResourceNotFoundException, "Device does not exist."));
     assert_eq!(f.srp_sign_in("sam", PW).unwrap().challenge_name, Some(ChallengeNameType::SoftwareTokenMfa));
 }
+
+#[tokio::test]
+async fn a_pending_challenge_survives_a_restart_but_srp_rounds_do_not() {
+    let dir = std::env::temp_dir().join(format!("local-pool-sessions-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let options = local_pool::Options { data_dir: Some(dir.clone()), ..Default::default() };
+    let pool = LocalPool::start_with(options.clone()).await.unwrap();
+    let pool_id = pool.create_pool("restart").unwrap();
+    let client = pool.create_client(&pool_id, ClientOptions::default()).unwrap();
+    pool.engine()
+        .call::<op::AdminCreateUser>(idp::AdminCreateUserRequest {
+            user_pool_id: pool_id.clone(),
+            username: "nina".into(),
+            temporary_password: Some("Temp-Passw0rd!".into()),
+            message_action: Some(idp::MessageActionType::Suppress),
+            ..Default::default()
+        })
+        .unwrap();
+    pool.create_user(&pool_id, "omar", PW, &[]).unwrap();
+    let f = Fixture { pool, pool_id: pool_id.clone(), client_id: client.client_id.clone() };
+    let start = f
+        .engine()
+        .call::<op::InitiateAuth>(idp::InitiateAuthRequest {
+            auth_flow: AuthFlowType::UserPasswordAuth,
+            client_id: f.client_id.as_str().into(),
+            auth_parameters: Some(params(&[("USERNAME", "nina"), ("PASSWORD", "Temp-Passw0rd!")])),
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(start.challenge_name, Some(ChallengeNameType::NewPasswordRequired));
+    // An SRP round in flight when the pool stops.
+    let mut random = [0u8; 128];
+    getrandom_fill(&mut random);
+    let ephemeral = srp_core::ClientEphemeral::from_random(&random).unwrap();
+    let verifier = f
+        .engine()
+        .call::<op::InitiateAuth>(idp::InitiateAuthRequest {
+            auth_flow: AuthFlowType::UserSrpAuth,
+            client_id: f.client_id.as_str().into(),
+            auth_parameters: Some(params(&[("USERNAME", "omar"), ("SRP_A", ephemeral.srp_a().as_str())])),
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(verifier.challenge_name, Some(ChallengeNameType::PasswordVerifier));
+    f.pool.stop().await;
+
+    let again = LocalPool::start_with(options).await.unwrap();
+    let f = Fixture { pool: again, pool_id, client_id: client.client_id };
+    let done = f
+        .respond(
+            ChallengeNameType::NewPasswordRequired,
+            start.session,
+            &[("USERNAME", "nina"), ("NEW_PASSWORD", "N3w-Passw0rd!")],
+        )
+        .unwrap();
+    assert!(done.authentication_result.is_some(), "the NEW_PASSWORD_REQUIRED session was kept");
+    // The verifier round's secret was never written: its answer is refused.
+    let p = verifier.challenge_parameters.unwrap();
+    let err = f
+        .respond(
+            ChallengeNameType::PasswordVerifier,
+            None,
+            &[
+                ("USERNAME", p["USER_ID_FOR_SRP"].as_str()),
+                ("PASSWORD_CLAIM_SECRET_BLOCK", p["SECRET_BLOCK"].as_str()),
+                ("TIMESTAMP", "Wed Nov 25 20:00:00 UTC 2026"),
+                ("PASSWORD_CLAIM_SIGNATURE", "AAAA"),
+            ],
+        )
+        .unwrap_err();
+    assert_eq!(err.code, ErrorCode::NotAuthorizedException);
+    f.pool.stop().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
