@@ -133,6 +133,13 @@ fn authenticator_commands_against_the_local_pool() {
     assert!(server.wait().unwrap().success());
     assert!(run(&home, &["local-pool", "status"], &[]).contains("not running"));
     assert!(run(&home, &["whoami"], &[]).starts_with("rae ("));
+    // Without a running server too: the in-process pool keeps the
+    // unfinished sign-in in its data directory between commands.
+    run(&home, &["sign-out"], &[]);
+    let out = run(&home, &["sign-in", "rae"], &pw);
+    assert!(out.contains("nextStep: CONFIRM_SIGN_IN_WITH_TOTP_CODE"), "{out}");
+    let code = local_pool::current_totp(&secret, now()).unwrap();
+    assert!(run(&home, &["confirm-sign-in", &code], &[]).contains("isSignedIn: true"));
 
     // Bad input is an error message, not a crash.
     let (ok, _, err) = try_run(&home, &["attributes", "update", "no-equals-sign"], &[]);
