@@ -131,7 +131,7 @@ impl Tally {
 
 /// Builds local-pool (dev profile: `cargo xtask test` has built most of it
 /// already, and its crypto crates are optimised in that profile too).
-fn build_local_pool(root: &Path) -> Result<PathBuf> {
+pub(crate) fn build_local_pool(root: &Path) -> Result<PathBuf> {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let output = Command::new(cargo)
         .current_dir(root)
@@ -159,7 +159,7 @@ fn build_local_pool(root: &Path) -> Result<PathBuf> {
 }
 
 /// A 64-bit FNV-1a digest: the installs' stamp (what they were made from).
-fn digest(parts: &[&[u8]]) -> String {
+pub(crate) fn digest(parts: &[&[u8]]) -> String {
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
     for part in parts {
         for &byte in part.iter().chain(b"\0") {
@@ -170,7 +170,7 @@ fn digest(parts: &[&[u8]]) -> String {
     format!("{hash:016x}")
 }
 
-fn tool_version(program: &str) -> Result<String> {
+pub(crate) fn tool_version(program: &str) -> Result<String> {
     let output = Command::new(program)
         .arg("--version")
         .output()
@@ -178,12 +178,12 @@ fn tool_version(program: &str) -> Result<String> {
     Ok(format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr)).trim().into())
 }
 
-fn stamp_matches(path: &Path, stamp: &str) -> bool {
+pub(crate) fn stamp_matches(path: &Path, stamp: &str) -> bool {
     std::fs::read_to_string(path).is_ok_and(|s| s.trim() == stamp)
 }
 
 /// The venv with boto3 and pycognito; returns its python.
-fn python_env(interop: &Path, scratch: &Path) -> Result<PathBuf> {
+pub(crate) fn python_env(interop: &Path, scratch: &Path) -> Result<PathBuf> {
     let system = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
     let pins = std::fs::read(interop.join("requirements.txt"))?;
     let stamp = digest(&[&pins, tool_version(&system)?.as_bytes()]);
@@ -232,7 +232,7 @@ fn node_env(interop: &Path, node_dir: &Path) -> Result<()> {
 }
 
 /// Runs an installer; its progress output (stdout) is dropped, errors (stderr) shown.
-fn run_checked(command: &mut Command) -> Result<()> {
+pub(crate) fn run_checked(command: &mut Command) -> Result<()> {
     let status =
         command.stdin(Stdio::null()).stdout(Stdio::null()).status().with_context(|| format!("running {command:?}"))?;
     if !status.success() {
@@ -244,8 +244,8 @@ fn run_checked(command: &mut Command) -> Result<()> {
 // ---------------------------------------------------------------- the pool
 
 /// The running local pool and its request log (one line per request).
-struct Pool {
-    url: String,
+pub(crate) struct Pool {
+    pub(crate) url: String,
     child: Child,
     log: Arc<Mutex<Vec<String>>>,
 }
@@ -258,7 +258,7 @@ impl Drop for Pool {
 }
 
 impl Pool {
-    fn start(binary: &Path, log_path: &Path) -> Result<Self> {
+    pub(crate) fn start(binary: &Path, log_path: &Path) -> Result<Self> {
         let mut child = Command::new(binary)
             .args(["serve", "--port", "0"])
             .env_remove("LOCAL_POOL_QUIET")
@@ -344,7 +344,7 @@ fn missing_ops(expected: &[String], seen: &[(String, u16)]) -> Vec<String> {
 // ---------------------------------------------------------------- drivers
 
 /// Environment for every client process: dummy credentials, no profiles, no proxies.
-fn client_env(command: &mut Command, url: &str, driver: &str) {
+pub(crate) fn client_env(command: &mut Command, url: &str, driver: &str) {
     for var in [
         "AWS_PROFILE",
         "AWS_DEFAULT_PROFILE",
@@ -517,7 +517,7 @@ fn evaluate(driver: &str, name: &str, message: &Value, pool: &Pool, tally: &mut 
 }
 
 /// Lines of a child's stdout, on a channel (closed at end of file).
-fn read_lines(stdout: ChildStdout) -> mpsc::Receiver<String> {
+pub(crate) fn read_lines(stdout: ChildStdout) -> mpsc::Receiver<String> {
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
         for line in BufReader::new(stdout).lines().map_while(Result::ok) {

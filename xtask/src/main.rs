@@ -7,6 +7,7 @@ use anyhow::{Result, bail};
 use xtask::{codegen, exchanges, expand_inputs, srp_vectors, test_cmd, workspace_root};
 
 mod interop;
+mod interop_client;
 
 const HELP: &str = "\
 cargo xtask <command>
@@ -30,6 +31,11 @@ Commands:
                                   run aws-amplify v6, amazon-cognito-identity-js and pycognito
                                   against the local pool (installs them into DIR; default
                                   target/interop/local-pool)
+  interop client [--scratch DIR] [--only local-pool|ministack]
+                                  run amplify-auth's own client (examples/interop_client.rs: SRP
+                                  sign-in, wrong password, refresh, sign-out, TOTP) against the
+                                  local pool and ministack AUTH=true (installs ministack and boto3
+                                  into DIR; default target/interop/ministack)
   help                            this text
 ";
 
@@ -62,6 +68,7 @@ fn run(args: &[String]) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         ["interop", "local-pool", rest @ ..] => interop::run(&workspace_root(), rest),
+        ["interop", "client", rest @ ..] => interop_client::run(&workspace_root(), rest),
         ["codegen"] => run_codegen(false),
         ["codegen", "--check"] => run_codegen(true),
         ["test"] => {

@@ -1,0 +1,447 @@
+//! `cargo xtask interop client`: our own client against local-pool and ministack.
+//!
+//! Runs `crates/amplify-auth/examples/interop_client.rs` (SRP sign-in, wrong
+//! password, refresh, sign-out, TOTP, through the public API only) against
+//! two servers: the local pool and ministack (`AUTH=true`), the emulator the
+//! recorded exchanges come from. ministack is installed with pip from
+//! `xtask/interop/ministack-requirements.txt` into its own venv in the
+//! scratch directory, boto3 (`requirements.txt`) into another; both are
+//! reused while the pins are unchanged. For each server a fresh pool,
+//! client and user are made with boto3 (`setup_client.py`). The driver
+//! reports each check as a JSON line with the operations it made (recorded
+//! by its transport) and, when a check fails or is skipped, the exchanges
+//! with their secrets replaced by their lengths.
+
+use std::io::{Read as _, Write as _};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitCode, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use serde_json::Value;
+
+use crate::interop::{self, Pool};
+
+/// The servers, in the order they run.
+const SERVERS: [&str; 2] = ["local-pool", "ministack"];
+/// The checks the driver reports, in its order.
+const CHECKS: [&str; 5] = ["wrong-password", "srp-sign-in", "refresh", "sign-out", "totp"];
+/// How long the driver may run against one server (the TOTP check may wait
+/// for the next 30 s period once).
+const DRIVER_TIMEOUT: Duration = Duration::from_secs(120);
+/// How long ministack may take to answer its health check.
+const STARTUP_TIMEOUT: Duration = Duration::from_secs(60);
+const USERNAME: &str = "interop-client";
+const PASSWORD: &str = "Interop-Client-Pass-1!";
+
+struct Options {
+    scratch: PathBuf,
+    only: Vec<String>,
+}
+
+fn parse(args: &[&str], root: &Path) -> Result<Options> {
+    let mut options = Options { scratch: root.join("target/interop/ministack"), only: Vec::new() };
+    let mut it = args.iter();
+    while let Some(&arg) = it.next() {
+        match arg {
+            "--scratch" => options.scratch = PathBuf::from(it.next().context("--scratch needs a directory")?),
+            "--only" => {
+                for name in it.next().context("--only needs a server name")?.split(',') {
+                    if !SERVERS.contains(&name) {
+                        bail!("unknown server {name:?} (one of {})", SERVERS.join(", "));
+                    }
+                    options.only.push(name.to_owned());
+                }
+            }
+            other => bail!("interop client: unknown argument {other:?}"),
+        }
+    }
+    if options.scratch.is_relative() {
+        options.scratch = std::env::current_dir()?.join(&options.scratch);
+    }
+    Ok(options)
+}
+
+/// `cargo xtask interop client [--scratch DIR] [--only local-pool|ministack]`.
+pub(crate) fn run(root: &Path, args: &[&str]) -> Result<ExitCode> {
+    let options = parse(args, root)?;
+    let servers: Vec<&str> =
+        SERVERS.iter().copied().filter(|s| options.only.is_empty() || options.only.iter().any(|o| o == s)).collect();
+    let started = Instant::now();
+    let interop_dir = root.join("xtask/interop");
+
+    let t = Instant::now();
+    let driver = build_driver(root)?;
+    let local_pool = if servers.contains(&"local-pool") { Some(interop::build_local_pool(root)?) } else { None };
+    eprintln!("interop client: built in {:.1} s", t.elapsed().as_secs_f64());
+
+    let t = Instant::now();
+    let scratch = &options.scratch;
+    std::fs::create_dir_all(scratch).with_context(|| format!("creating {}", scratch.display()))?;
+    let python = interop::python_env(&interop_dir, scratch)?;
+    let ministack = if servers.contains(&"ministack") { Some(ministack_env(&interop_dir, scratch)?) } else { None };
+    eprintln!("interop client: installs ready in {:.1} s ({})", t.elapsed().as_secs_f64(), scratch.display());
+
+    let run_dir = scratch.join("run");
+    std::fs::create_dir_all(&run_dir)?;
+    let mut tally = Tally::default();
+    for server in servers {
+        let t = Instant::now();
+        let label = format!("client@{server}");
+        let outcome = match server {
+            "local-pool" => local_pool.as_deref().context("local-pool was not built").and_then(|binary| {
+                let pool = Pool::start(binary, &run_dir.join("local-pool.log"))?;
+                eprintln!("interop client: local-pool at {}", pool.url);
+                run_against(&label, &pool.url, &driver, &interop_dir, &python, &run_dir, &mut tally)
+            }),
+            _ => ministack.as_deref().context("ministack was not installed").and_then(|exe| {
+                let t = Instant::now();
+                let server = Ministack::start(exe, &run_dir)?;
+                eprintln!("interop client: ministack at {} (up in {:.1} s)", server.url, t.elapsed().as_secs_f64());
+                run_against(&label, &server.url, &driver, &interop_dir, &python, &run_dir, &mut tally)
+            }),
+        };
+        if let Err(err) = outcome {
+            tally.fail(&label, "run", &format!("{err:#}"));
+        }
+        eprintln!("interop client: {server} took {:.1} s", t.elapsed().as_secs_f64());
+    }
+    println!("{} passed, {} failed, {} skipped", tally.passed, tally.failed, tally.skipped);
+    eprintln!("interop client: {:.1} s in all; logs in {}", started.elapsed().as_secs_f64(), run_dir.display());
+    Ok(if tally.failed == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+#[derive(Default)]
+struct Tally {
+    passed: usize,
+    failed: usize,
+    skipped: usize,
+}
+
+impl Tally {
+    fn line(&self, word: &str, label: &str, check: &str, detail: &str, evidence: &[String]) {
+        if detail.is_empty() {
+            println!("{word} {label} {check}");
+        } else {
+            println!("{word} {label} {check}: {detail}");
+        }
+        for exchange in evidence {
+            println!("    {exchange}");
+        }
+        let _ = std::io::stdout().flush();
+    }
+
+    fn pass(&mut self, label: &str, check: &str, detail: &str) {
+        self.passed += 1;
+        self.line("PASS", label, check, detail, &[]);
+    }
+
+    fn fail(&mut self, label: &str, check: &str, detail: &str) {
+        self.fail_with(label, check, detail, &[]);
+    }
+
+    fn fail_with(&mut self, label: &str, check: &str, detail: &str, evidence: &[String]) {
+        self.failed += 1;
+        self.line("FAIL", label, check, detail, evidence);
+    }
+
+    fn skip(&mut self, label: &str, check: &str, detail: &str, evidence: &[String]) {
+        self.skipped += 1;
+        self.line("SKIP", label, check, detail, evidence);
+    }
+}
+
+// ---------------------------------------------------------------- build and installs
+
+/// Builds the driver example (dev profile) and returns its executable.
+fn build_driver(root: &Path) -> Result<PathBuf> {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let output = Command::new(cargo)
+        .current_dir(root)
+        .args([
+            "build",
+            "--quiet",
+            "-p",
+            "amplify-auth",
+            "--example",
+            "interop_client",
+            "--message-format=json-render-diagnostics",
+        ])
+        .stderr(Stdio::inherit())
+        .output()
+        .context("running cargo build -p amplify-auth --example interop_client")?;
+    if !output.status.success() {
+        bail!("cargo build -p amplify-auth --example interop_client failed ({})", output.status);
+    }
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .filter(|m| m["reason"] == "compiler-artifact" && m["target"]["name"] == "interop_client")
+        .find_map(|m| m["executable"].as_str().map(PathBuf::from))
+        .context("cargo did not report the interop_client executable")
+}
+
+/// ministack in its own venv (it pins botocore apart from boto3's);
+/// returns its executable.
+fn ministack_env(interop_dir: &Path, scratch: &Path) -> Result<PathBuf> {
+    let system = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
+    let pins_file = interop_dir.join("ministack-requirements.txt");
+    let pins = std::fs::read(&pins_file)?;
+    let stamp = interop::digest(&[&pins, interop::tool_version(&system)?.as_bytes()]);
+    let venv = scratch.join("venv-ministack");
+    let executable = venv.join("bin/ministack");
+    let stamp_file = scratch.join("venv-ministack.stamp");
+    if executable.exists() && interop::stamp_matches(&stamp_file, &stamp) {
+        return Ok(executable);
+    }
+    eprintln!("interop client: installing ministack into {}", venv.display());
+    let _ = std::fs::remove_file(&stamp_file);
+    if venv.exists() {
+        std::fs::remove_dir_all(&venv)?;
+    }
+    interop::run_checked(Command::new(&system).arg("-m").arg("venv").arg(&venv))?;
+    interop::run_checked(
+        Command::new(venv.join("bin/pip"))
+            .args(["install", "--quiet", "--disable-pip-version-check", "--no-input", "-r"])
+            .arg(&pins_file),
+    )?;
+    if !executable.exists() {
+        bail!("pip installed ministack without {}", executable.display());
+    }
+    std::fs::write(&stamp_file, &stamp)?;
+    Ok(executable)
+}
+
+// ---------------------------------------------------------------- ministack
+
+/// A running ministack (`AUTH=true`, cognito-idp only) on a free loopback
+/// port; stopped (SIGTERM, then SIGKILL) when dropped.
+struct Ministack {
+    url: String,
+    child: Child,
+}
+
+impl Drop for Ministack {
+    fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).stderr(Stdio::null()).status();
+            let deadline = Instant::now() + Duration::from_secs(5);
+            while matches!(self.child.try_wait(), Ok(None)) && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Ministack {
+    fn start(executable: &Path, run_dir: &Path) -> Result<Self> {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+        let state = run_dir.join("ministack-state");
+        if state.exists() {
+            std::fs::remove_dir_all(&state)?;
+        }
+        std::fs::create_dir_all(&state)?;
+        let log_path = run_dir.join("ministack.log");
+        let log = std::fs::File::create(&log_path)?;
+        let child = Command::new(executable)
+            .env("AUTH", "true")
+            .env("SERVICES", "cognito-idp")
+            .env("IOT_MTLS_ENABLED", "0")
+            .env("SFTP_ENABLED", "0")
+            .env("BIND_HOST", "127.0.0.1")
+            .env("GATEWAY_PORT", port.to_string())
+            .env("STATE_DIR", &state)
+            .env("TMPDIR", &state)
+            // Its root credentials, which setup_client.py signs with.
+            .env("AWS_ACCESS_KEY_ID", "test")
+            .env("AWS_SECRET_ACCESS_KEY", "test")
+            .env_remove("AWS_SESSION_TOKEN")
+            .env_remove("AWS_PROFILE")
+            .stdin(Stdio::null())
+            .stdout(log.try_clone()?)
+            .stderr(log)
+            .spawn()
+            .with_context(|| format!("starting {}", executable.display()))?;
+        let mut server = Self { url: format!("http://127.0.0.1:{port}"), child };
+        let deadline = Instant::now() + STARTUP_TIMEOUT;
+        loop {
+            if health(port) {
+                return Ok(server);
+            }
+            if let Ok(Some(status)) = server.child.try_wait() {
+                bail!("ministack exited ({status}) before answering; see {}", log_path.display());
+            }
+            if Instant::now() > deadline {
+                bail!("ministack did not answer within {} s; see {}", STARTUP_TIMEOUT.as_secs(), log_path.display());
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+/// Whether `GET /_ministack/health` answers 200.
+fn health(port: u16) -> bool {
+    let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)) else { return false };
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+    let request = format!("GET /_ministack/health HTTP/1.0\r\nHost: 127.0.0.1:{port}\r\n\r\n");
+    if stream.write_all(request.as_bytes()).is_err() {
+        return false;
+    }
+    let mut head = [0u8; 12];
+    stream.read_exact(&mut head).is_ok() && head.starts_with(b"HTTP/1.") && &head[9..12] == b"200"
+}
+
+// ---------------------------------------------------------------- the driver
+
+/// Makes a pool, client and user on the server with boto3; returns
+/// (pool id, client id).
+fn setup(interop_dir: &Path, python: &Path, url: &str, name: &str) -> Result<(String, String)> {
+    let mut command = Command::new(python);
+    command.current_dir(interop_dir).arg("setup_client.py").args([name, USERNAME, PASSWORD]);
+    interop::client_env(&mut command, url, name);
+    let output = command.output().context("running setup_client.py")?;
+    if !output.status.success() {
+        bail!("setup_client.py failed ({}): {}", output.status, String::from_utf8_lossy(&output.stderr).trim());
+    }
+    let text = String::from_utf8_lossy(&output.stdout);
+    let config: Value =
+        serde_json::from_str(text.trim()).with_context(|| format!("setup_client.py printed {text:?}"))?;
+    let field = |name: &str| config[name].as_str().map(str::to_owned).with_context(|| format!("no {name} in {config}"));
+    Ok((field("userPoolId")?, field("clientId")?))
+}
+
+/// Sets up the server and runs the driver against it.
+fn run_against(
+    label: &str,
+    url: &str,
+    driver: &Path,
+    interop_dir: &Path,
+    python: &Path,
+    run_dir: &Path,
+    tally: &mut Tally,
+) -> Result<()> {
+    let name = label.replace('@', "-");
+    let (pool_id, client_id) = match setup(interop_dir, python, url, &name) {
+        Ok(ids) => ids,
+        Err(err) => {
+            tally.fail(label, "setup (boto3)", &format!("{err:#}"));
+            return Ok(());
+        }
+    };
+    let stderr_path = run_dir.join(format!("{name}.stderr.log"));
+    let mut command = Command::new(driver);
+    command.args([
+        "--endpoint",
+        url,
+        "--pool-id",
+        &pool_id,
+        "--client-id",
+        &client_id,
+        "--username",
+        USERNAME,
+        "--password",
+        PASSWORD,
+    ]);
+    interop::client_env(&mut command, url, &name);
+    let mut child = command
+        .stdout(Stdio::piped())
+        .stderr(std::fs::File::create(&stderr_path)?)
+        .spawn()
+        .with_context(|| format!("starting {}", driver.display()))?;
+    let lines = interop::read_lines(child.stdout.take().context("no stdout")?);
+    let deadline = Instant::now() + DRIVER_TIMEOUT;
+    let mut reported: Vec<String> = Vec::new();
+    let mut finished = false;
+    let mut timed_out = false;
+    loop {
+        let line = match lines.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+            Ok(line) => line,
+            Err(mpsc::RecvTimeoutError::Disconnected) => break,
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                timed_out = true;
+                let _ = child.kill();
+                break;
+            }
+        };
+        let Ok(message) = serde_json::from_str::<Value>(&line) else {
+            eprintln!("  {label}| {line}");
+            continue;
+        };
+        if message["done"] == true {
+            finished = true;
+        } else if let Some(check) = message["check"].as_str() {
+            evaluate(label, check, &message, tally);
+            reported.push(check.to_owned());
+        } else {
+            eprintln!("  {label}| {line}");
+        }
+    }
+    let status = child.wait()?;
+    for check in CHECKS.iter().filter(|c| !reported.iter().any(|r| r == *c)) {
+        tally.fail(label, check, "not reported (the driver stopped before it)");
+    }
+    if timed_out || !finished {
+        let why = if timed_out {
+            format!("timed out after {} s", DRIVER_TIMEOUT.as_secs())
+        } else {
+            format!("exited ({status}) before finishing")
+        };
+        let stderr = std::fs::read_to_string(&stderr_path).unwrap_or_default();
+        let tail: Vec<&str> = stderr.lines().rev().take(15).collect::<Vec<_>>().into_iter().rev().collect();
+        tally.fail(
+            label,
+            "driver",
+            &format!("{why}; stderr ({}):\n    {}", stderr_path.display(), tail.join("\n    ")),
+        );
+    }
+    Ok(())
+}
+
+/// Reports one check line of the driver.
+fn evaluate(label: &str, check: &str, message: &Value, tally: &mut Tally) {
+    let detail = message["detail"].as_str().unwrap_or("");
+    let ops: Vec<&str> = message["ops"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
+    let shown = if ops.is_empty() { detail.to_owned() } else { format!("{detail} [{}]", ops.join(", ")) };
+    let evidence: Vec<String> = message["evidence"].as_array().into_iter().flatten().map(Value::to_string).collect();
+    if message["ok"] == true {
+        tally.pass(label, check, &shown);
+    } else if message["skip"] == true {
+        tally.skip(label, check, &shown, &evidence);
+    } else {
+        tally.fail_with(label, check, if shown.is_empty() { "failed" } else { &shown }, &evidence);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn checks_are_tallied_by_outcome() {
+        let mut tally = Tally::default();
+        let line = |s: &str| serde_json::from_str::<Value>(s).unwrap_or_default();
+        evaluate(
+            "client@x",
+            "a",
+            &line(r#"{"check":"a","ok":true,"detail":"d","ops":["InitiateAuth 200"]}"#),
+            &mut tally,
+        );
+        evaluate("client@x", "b", &line(r#"{"check":"b","ok":false,"skip":true,"detail":"no X"}"#), &mut tally);
+        evaluate("client@x", "c", &line(r#"{"check":"c","ok":false,"evidence":[{"op":"RevokeToken"}]}"#), &mut tally);
+        assert_eq!((tally.passed, tally.skipped, tally.failed), (1, 1, 1));
+    }
+
+    #[test]
+    fn options_parse() {
+        let root = Path::new("/r");
+        let options = parse(&["--only", "ministack", "--scratch", "/s"], root).ok();
+        assert_eq!(options.as_ref().map(|o| o.only.clone()), Some(vec!["ministack".to_owned()]));
+        assert_eq!(options.map(|o| o.scratch), Some(PathBuf::from("/s")));
+        assert!(parse(&["--only", "moto"], root).is_err());
+        assert_eq!(parse(&[], root).map(|o| o.scratch).ok(), Some(PathBuf::from("/r/target/interop/ministack")));
+    }
+}
