@@ -40,12 +40,17 @@ pub struct CurrentUser {
     pub sign_in_details: Option<SignInDetails>,
 }
 
-/// The session (Amplify's `fetchAuthSession` result, user-pool part).
-/// Getting one from valid cached tokens allocates nothing.
+/// The session (Amplify's `fetchAuthSession` result). Getting one from
+/// valid cached tokens (and credentials) allocates nothing.
 #[derive(Clone, Debug)]
 pub struct AuthSession {
     /// The tokens, when signed in. The refresh token is never exposed.
     pub tokens: Option<Arc<AuthTokens>>,
+    /// The identity-pool identity, when an identity pool is configured
+    /// (and, for guests, guest access is allowed).
+    pub identity_id: Option<Arc<str>>,
+    /// Temporary AWS credentials for that identity.
+    pub credentials: Option<Arc<crate::AwsCredentials>>,
 }
 
 impl AuthSession {
@@ -141,6 +146,7 @@ impl AuthBuilder {
                 hub,
                 hub_key,
                 sessions: Sessions::default(),
+                creds: Default::default(),
                 conversation: tokio::sync::Mutex::new(None),
                 device_name: self.device_name,
                 auto_sign_in: Mutex::new(None),
@@ -462,7 +468,12 @@ impl Auth {
     /// the stored tokens.
     pub async fn fetch_auth_session(&self, force_refresh: bool) -> Result<AuthSession, AuthError> {
         let cached = self.shared.session(force_refresh).await?;
-        Ok(AuthSession { tokens: cached.map(|c| c.tokens.clone()) })
+        let issued = self.shared.credentials(cached.as_deref(), force_refresh).await?;
+        Ok(AuthSession {
+            tokens: cached.map(|c| c.tokens.clone()),
+            identity_id: issued.as_ref().map(|i| i.identity_id.clone()),
+            credentials: issued.map(|i| i.credentials.clone()),
+        })
     }
 
     /// The tokens as stored, without refreshing (they may be expired).
@@ -536,6 +547,7 @@ impl Auth {
         }
         self.shared.store.clear_tokens().await?;
         self.shared.sessions.set(None);
+        self.shared.clear_credentials().await;
         self.shared.hub_dispatch(&AuthEvent::SignedOut);
         Ok(output)
     }

@@ -24,6 +24,7 @@
 mod account;
 mod client;
 pub mod config;
+mod credentials;
 mod error;
 pub mod machine;
 mod random;
@@ -40,6 +41,7 @@ pub use account::{
 };
 pub use client::{Auth, AuthBuilder, AuthSession, CurrentUser, SignInOptions, SignOutOutput};
 pub use config::{AuthConfig, AuthConfigBuilder, AuthFlow, RetryPolicy};
+pub use credentials::AwsCredentials;
 pub use error::{AuthError, Delivery};
 pub use machine::ConfirmOptions;
 pub use session::AuthTokens;
@@ -54,6 +56,7 @@ pub(crate) struct Shared {
     pub(crate) hub: hub_events::Hub,
     pub(crate) hub_key: hub_events::AuthChannelKey,
     pub(crate) sessions: session::Sessions,
+    pub(crate) creds: credentials::CredentialCache,
     /// The sign-in conversation in progress (serialises sign-in calls).
     pub(crate) conversation: tokio::sync::Mutex<Option<machine::SignInMachine>>,
     pub(crate) device_name: Option<String>,

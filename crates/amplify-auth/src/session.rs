@@ -203,6 +203,7 @@ impl Shared {
                         tracing::warn!(error = %store_err, "clearing tokens after a definitive refresh failure failed");
                     }
                     self.sessions.set(None);
+                    self.creds.clear();
                     self.hub_dispatch(&AuthEvent::SessionExpired);
                     if err.is_service("NotAuthorizedException") {
                         return Ok(None);

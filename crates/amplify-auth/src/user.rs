@@ -297,6 +297,7 @@ impl Auth {
         self.shared.store.clear_tokens().await?;
         self.shared.store.clear_device(&user.username).await?;
         self.shared.sessions.set(None);
+        self.shared.clear_credentials().await;
         self.shared.hub_dispatch(&AuthEvent::UserDeleted);
         self.shared.hub_dispatch(&AuthEvent::SignedOut);
         Ok(())
