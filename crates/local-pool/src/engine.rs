@@ -189,10 +189,7 @@ impl Engine {
                 ErrorCode::Unknown("UnknownOperationException".into()),
                 format!("Unknown operation {target}"),
             )),
-            Some(info) if info.service == Service::CognitoIdentity => Err(Fail::new(
-                ErrorCode::Unknown("UnknownOperationException".into()),
-                format!("{} is not supported by the local pool yet", info.name),
-            )),
+            Some(info) if info.service == Service::CognitoIdentity => self.dispatch_identity(info.name, body),
             Some(info) => self.dispatch(info.name, body),
         };
         match result {
@@ -327,7 +324,7 @@ impl Engine {
 }
 
 /// Decodes a request body, mapping decode failures to Cognito's errors.
-fn decode<T: serde::de::DeserializeOwned>(body: &[u8]) -> OpResult<T> {
+pub(crate) fn decode<T: serde::de::DeserializeOwned>(body: &[u8]) -> OpResult<T> {
     if body.len() > MAX_BODY {
         return Err(Fail::invalid("Request body is too large."));
     }

@@ -33,6 +33,7 @@ mod auth;
 mod custom;
 mod devices;
 mod engine;
+mod identity;
 mod mfa;
 mod passwordless;
 mod persist;
@@ -208,6 +209,37 @@ impl LocalPool {
             ..Default::default()
         })?;
         Ok(())
+    }
+
+    /// Creates an identity pool that accepts ID tokens of the given user
+    /// pools' app clients (`(user_pool_id, client_id)`), with
+    /// `ServerSideTokenCheck` on (signed-out users are refused), and
+    /// returns its id (`<region>:<uuid>`). With `allow_unauthenticated`,
+    /// guests get credentials too.
+    pub fn create_identity_pool(
+        &self,
+        name: &str,
+        allow_unauthenticated: bool,
+        providers: &[(&str, &str)],
+    ) -> Result<String, Fail> {
+        use cognito_wire::cognito_identity::{self as ci, operation as iop};
+        let out = self.engine.call::<iop::CreateIdentityPool>(ci::CreateIdentityPoolInput {
+            identity_pool_name: name.into(),
+            allow_unauthenticated_identities: allow_unauthenticated,
+            cognito_identity_providers: Some(
+                providers
+                    .iter()
+                    .map(|(pool_id, client_id)| ci::CognitoIdentityProvider {
+                        provider_name: Some(identity::provider_name(pool_id)),
+                        client_id: Some((*client_id).to_owned()),
+                        server_side_token_check: Some(true),
+                        ..Default::default()
+                    })
+                    .collect(),
+            ),
+            ..Default::default()
+        })?;
+        Ok(out.identity_pool_id)
     }
 
     /// Sets `Policies.SignInPolicy.AllowedFirstAuthFactors` (USER_AUTH):

@@ -26,6 +26,9 @@ pub(crate) struct State {
     pub(crate) outbox: Vec<Message>,
     #[serde(default, with = "persisted_sessions")]
     pub(crate) sessions: HashMap<String, AuthSession>,
+    /// Identity pools (`cognito-identity`) and their identities.
+    #[serde(default)]
+    pub(crate) identity: IdentityState,
 }
 
 /// The on-disk form of [`State::sessions`]: every session but the SRP
@@ -545,4 +548,44 @@ pub struct Message {
     pub text: String,
     /// When, in Unix seconds.
     pub time: i64,
+}
+
+/// Identity pools and identities (`cognito-identity`, see `identity.rs`).
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub(crate) struct IdentityState {
+    /// Identity pool id (`<region>:<uuid>`) → pool.
+    #[serde(default)]
+    pub(crate) pools: BTreeMap<String, IdentityPoolRecord>,
+    /// Identity id (`<region>:<uuid>`) → identity.
+    #[serde(default)]
+    pub(crate) identities: BTreeMap<String, IdentityRecord>,
+    /// The key that signs `GetOpenIdToken` tokens, made on first use.
+    #[serde(default)]
+    pub(crate) key: Option<StoredKey>,
+    #[serde(skip)]
+    pub(crate) signing: Option<Arc<SigningKey>>,
+}
+
+/// One identity pool: its settings as the wire type, and its roles.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct IdentityPoolRecord {
+    pub(crate) config: cognito_wire::cognito_identity::IdentityPool,
+    /// `SetIdentityPoolRoles`: `authenticated` / `unauthenticated` → role ARN.
+    #[serde(default)]
+    pub(crate) roles: BTreeMap<String, String>,
+    #[serde(default)]
+    pub(crate) role_mappings: Option<BTreeMap<String, cognito_wire::cognito_identity::RoleMapping>>,
+    pub(crate) created: i64,
+}
+
+/// One identity of an identity pool.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct IdentityRecord {
+    pub(crate) pool_id: String,
+    /// Linked logins: provider name (`cognito-idp.<region>.amazonaws.com/<poolId>`)
+    /// → the user's `sub`. Empty for a guest (unauthenticated) identity.
+    #[serde(default)]
+    pub(crate) logins: BTreeMap<String, String>,
+    pub(crate) created: i64,
+    pub(crate) modified: i64,
 }
