@@ -54,6 +54,11 @@ pub fn run(root: &Path) -> Result<()> {
         "cargo",
         &["xtask", "interop", "local-pool"],
     ));
+    steps.push(step(
+        "our client against the local pool and ministack (installs ministack under target/interop)",
+        "cargo",
+        &["xtask", "interop", "client"],
+    ));
 
     for (index, s) in steps.iter().enumerate() {
         eprintln!("\n==> [{}/{}] {}: {} {}", index + 1, steps.len(), s.name, s.program, s.args.join(" "));
