@@ -80,3 +80,46 @@ async fn totp_enrolment_preferences_and_deletion() {
     let err = auth.sign_in("pia", Some(PW), SignInOptions::default()).await.unwrap_err();
     assert!(err.is_service("UserNotFoundException") || err.is_service("NotAuthorizedException"), "{err:?}");
 }
+
+#[tokio::test]
+async fn identity_pool_credentials_for_users_and_guests() {
+    let env = Env::new().await;
+    env.pool.create_user(&env.pool_id, "uma", PW, &[]).unwrap();
+    let identity_pool = env.pool.create_identity_pool("ids", true, &[(&env.pool_id, &env.client_id)]).unwrap();
+    let config = env
+        .config()
+        .identity_pool_id(&identity_pool)
+        .identity_pool_endpoint(env.pool.endpoint())
+        .allow_guest_access(true)
+        .build()
+        .unwrap();
+    let auth = amplify_auth::Auth::new(config).unwrap();
+
+    // A guest first.
+    let guest = auth.fetch_auth_session(false).await.unwrap();
+    assert!(guest.tokens.is_none());
+    let guest_id = guest.identity_id.clone().unwrap();
+    let creds = guest.credentials.unwrap();
+    assert!(creds.access_key_id.starts_with("ASIA"), "{creds:?}");
+    assert!(creds.expiration.is_some());
+
+    // Signed in: the same identity, now authenticated (the guest id is
+    // reused with Logins, as Amplify does), and stable.
+    auth.sign_in("uma", Some(PW), SignInOptions::default()).await.unwrap();
+    let user = auth.fetch_auth_session(false).await.unwrap();
+    let user_id = user.identity_id.clone().unwrap();
+    assert_eq!(user_id, guest_id);
+    assert_ne!(user.credentials.unwrap().access_key_id, creds.access_key_id);
+    let forced = auth.fetch_auth_session(true).await.unwrap();
+    assert_eq!(forced.identity_id.unwrap(), user_id);
+
+    // A second client signing the same user in gets the same identity.
+    auth.sign_out(false).await.unwrap();
+    let other = amplify_auth::Auth::new(
+        env.config().identity_pool_id(&identity_pool).identity_pool_endpoint(env.pool.endpoint()).build().unwrap(),
+    )
+    .unwrap();
+    assert!(other.fetch_auth_session(false).await.unwrap().credentials.is_none(), "guests not allowed here");
+    other.sign_in("uma", Some(PW), SignInOptions::default()).await.unwrap();
+    assert_eq!(other.fetch_auth_session(false).await.unwrap().identity_id.unwrap(), user_id);
+}
