@@ -2,14 +2,17 @@
 //
 // Protocol with xtask: one JSON object per stdout line.
 //   {"plan": ["sign-up", ...]}                       the checks this driver will report
-//   {"check": NAME, "ok": BOOL, "detail": TEXT, "mark": ID, "expect_ops": [...]}
+//   {"check": NAME, "ok": BOOL, "detail": TEXT, "mark": ID, "expect_ops": [...], "expect_seq": [...]}
 //   {"done": true}                                    the driver finished
 // Anything else on stdout or stderr is shown as driver output.
 //
 // Around each check the driver requests GET /_interop/mark/<ID>/begin and .../end from the
 // local pool. These answer 404 but appear in the pool's request log, in order with the
 // check's own requests, so xtask can confirm which operations the server really saw
-// between them ("expect_ops": "Op" = answered 200, "Op:400" = answered 400).
+// between them ("expect_ops": "Op" = answered 200, "Op:400" = answered 400), or that the
+// server logged exactly this sequence ("expect_seq": the same entries, in order, each with
+// "+kind" for a message the pool put in its outbox while answering it, e.g.
+// "RespondToAuthChallenge+mfa").
 //
 // Env: LOCAL_POOL_URL, INTEROP_CONFIG (JSON from setup_pool.py), INTEROP_DRIVER.
 'use strict';
@@ -67,7 +70,8 @@ function plan(names) {
 }
 
 // Runs one check: fn returns a detail string (or nothing) or throws.
-// opts.ops: operations the server must have answered during the check.
+// opts.ops: operations the server must have answered during the check; opts.seq: the
+// exact sequence the server must have logged (see above).
 async function check(name, opts, fn) {
   if (typeof opts === 'function') { fn = opts; opts = {}; }
   seq += 1;
@@ -88,7 +92,7 @@ async function check(name, opts, fn) {
   }
   await mark(id, 'end');
   if (opts.note) detail = detail ? `${detail} (${opts.note})` : opts.note;
-  emit({ check: name, ok, detail, mark: id, expect_ops: opts.ops || [] });
+  emit({ check: name, ok, detail, mark: id, expect_ops: opts.ops || [], expect_seq: opts.seq || [] });
   reported += 1;
   return ok;
 }
@@ -166,7 +170,46 @@ function jwtPayload(token) {
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
+// The challenges the client saw on the wire since exchanges[first]: one "REQUEST->ANSWER"
+// per InitiateAuth / RespondToAuthChallenge (the AuthFlow or ChallengeName sent; the
+// ChallengeName received, "tokens", or the error status).
+function challengeTrail(first = 0) {
+  return exchanges.slice(first)
+    .filter((x) => x.op === 'InitiateAuth' || x.op === 'RespondToAuthChallenge')
+    .map((x) => {
+      const sent = (x.request && (x.request.AuthFlow || x.request.ChallengeName)) || '?';
+      const r = x.response || {};
+      const got = x.status !== 200 ? String(x.status) : r.ChallengeName || (r.AuthenticationResult ? 'tokens' : '?');
+      return `${sent}->${got}`;
+    });
+}
+
+// Requires the trail since `first` to be exactly `want`; returns it for the detail line.
+function expectTrail(first, want) {
+  const trail = challengeTrail(first);
+  assert(JSON.stringify(trail) === JSON.stringify(want),
+    `challenges on the wire: [${trail.join(', ')}], expected [${want.join(', ')}]`);
+  return trail.join(', ');
+}
+
+// The RFC 6238 code (SHA-1, 30 s, 6 digits) of a base32 secret.
+function totpNow(secret, at = Date.now()) {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+  let bits = '';
+  for (const c of secret.replace(/=+$/, '').toUpperCase()) {
+    const v = alphabet.indexOf(c);
+    assert(v >= 0, `not base32: ${secret}`);
+    bits += v.toString(2).padStart(5, '0');
+  }
+  const key = Buffer.from(bits.match(/.{8}/g).map((b) => parseInt(b, 2)));
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(Math.floor(at / 30000)));
+  const digest = require('crypto').createHmac('sha1', key).update(counter).digest();
+  const offset = digest[digest.length - 1] & 0x0f;
+  return String((digest.readUInt32BE(offset) & 0x7fffffff) % 1000000).padStart(6, '0');
+}
+
 module.exports = {
   ENDPOINT, CONFIG, DRIVER, plan, check, done, assert, expectError, outbox, latestCode,
-  rawCall, expectRawError, jwtPayload, sleep, redact, exchanges,
+  rawCall, expectRawError, jwtPayload, sleep, redact, exchanges, challengeTrail, expectTrail, totpNow,
 };

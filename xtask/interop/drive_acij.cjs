@@ -5,7 +5,7 @@
 'use strict';
 const {
   ENDPOINT, CONFIG, plan, check, done, assert, expectError, latestCode, expectRawError, jwtPayload, sleep,
-  exchanges,
+  exchanges, expectTrail,
 } = require('./common.cjs');
 const {
   CognitoUserPool, CognitoUser, AuthenticationDetails, CognitoUserAttribute,
@@ -14,6 +14,10 @@ const {
 const POOL = CONFIG.userPoolId;
 const CLIENT = CONFIG.clientId;
 const pool = new CognitoUserPool({ UserPoolId: POOL, ClientId: CLIENT, endpoint: ENDPOINT });
+// The pools of the device and custom-auth checks (setup_pool.py "features").
+const F = CONFIG.features;
+const devicePool = new CognitoUserPool({ UserPoolId: F.devices.userPoolId, ClientId: F.devices.clientId, endpoint: ENDPOINT });
+const customPool = new CognitoUserPool({ UserPoolId: F.custom.userPoolId, ClientId: F.custom.clientId, endpoint: ENDPOINT });
 
 const U = 'acij-carol';
 const EMAIL = 'acij-carol@example.com';
@@ -25,7 +29,7 @@ const PW3 = 'Passw0rd!acij3';
 // Promise wrappers around the callback API.
 const nodeCb = (fn) => new Promise((resolve, reject) => fn((err, data) => (err ? reject(err) : resolve(data))));
 const attr = (Name, Value) => new CognitoUserAttribute({ Name, Value });
-const userOf = (username) => new CognitoUser({ Username: username, Pool: pool });
+const userOf = (username, inPool = pool) => new CognitoUser({ Username: username, Pool: inPool });
 function authenticate(user, username, password) {
   return new Promise((resolve, reject) => {
     user.authenticateUser(new AuthenticationDetails({ Username: username, Password: password }), {
@@ -33,7 +37,7 @@ function authenticate(user, username, password) {
       onFailure: reject,
       newPasswordRequired: (userAttributes, requiredAttributes) =>
         resolve({ challenge: 'NEW_PASSWORD_REQUIRED', userAttributes, requiredAttributes }),
-      mfaRequired: (challenge) => resolve({ challenge }),
+      mfaRequired: (challenge, parameters) => resolve({ challenge, parameters }),
       totpRequired: (challenge) => resolve({ challenge }),
       mfaSetup: (challenge) => resolve({ challenge }),
       selectMFAType: (challenge) => resolve({ challenge }),
@@ -50,7 +54,7 @@ const signOut = (user) => new Promise((resolve, reject) => user.signOut((err) =>
 (async () => {
   plan(['sign-up', 'confirm-sign-up', 'wrong-password', 'srp-sign-in', 'attributes-read',
     'attributes-update-verify', 'refresh', 'change-password', 'sign-out-revocation', 'reset-password',
-    'delete-user', 'new-password-required']);
+    'delete-user', 'new-password-required', 'device-confirm', 'remembered-device-sign-in', 'custom-challenge']);
   const user = userOf(U);
 
   await check('sign-up', { ops: ['SignUp'] }, async () => {
@@ -165,6 +169,83 @@ const signOut = (user) => new Promise((resolve, reject) => user.signOut((err) =>
       const again = await authenticate(userOf(A), A, 'Admin-Passw0rd!1');
       assert(again.session && again.session.isValid(), `sign-in with the chosen password: ${JSON.stringify(again)}`);
     });
+
+  // ------------------------------------------------------------ devices, custom auth
+  // acij keeps device keys in its storage (memory in Node) across CognitoUser objects and
+  // sign-outs, as in a browser's localStorage.
+  const D = F.devices.users.device;
+  let deviceKey;
+  await check('device-confirm', {
+    seq: ['InitiateAuth', 'RespondToAuthChallenge+mfa', 'RespondToAuthChallenge', 'ConfirmDevice', 'ListDevices', 'RevokeToken'],
+    note: 'pool with ChallengeRequiredOnNewDevice, DeviceOnlyRememberedOnUserPrompt=false; SMS MFA preferred by boto3',
+  }, async () => {
+    const u = userOf(D.username, devicePool);
+    const first = exchanges.length;
+    const r = await authenticate(u, D.username, D.password);
+    assert(r.challenge === 'SMS_MFA' && r.parameters?.CODE_DELIVERY_DELIVERY_MEDIUM === 'SMS', `mfaRequired: ${JSON.stringify(r)}`);
+    const code = await latestCode(F.devices.userPoolId, D.username, 'mfa', D.phone);
+    const confirmation = await new Promise((resolve, reject) => u.sendMFACode(code, {
+      onSuccess: (session, userConfirmationNecessary) => resolve({ session, userConfirmationNecessary }),
+      onFailure: reject,
+    }, 'SMS_MFA'));
+    assert(confirmation.session.isValid(), 'no valid session after SMS_MFA');
+    const trail = expectTrail(first, ['USER_SRP_AUTH->PASSWORD_VERIFIER', 'PASSWORD_VERIFIER->SMS_MFA', 'SMS_MFA->tokens']);
+    const sent = exchanges.slice(first).find((x) => x.op === 'ConfirmDevice');
+    assert(sent && sent.request.DeviceSecretVerifierConfig?.PasswordVerifier && sent.request.DeviceSecretVerifierConfig?.Salt,
+      `ConfirmDevice ${JSON.stringify(sent && sent.request)}`);
+    deviceKey = sent.request.DeviceKey;
+    assert(u.deviceKey === deviceKey, `acij's device key ${u.deviceKey}, confirmed ${deviceKey}`);
+    assert(confirmation.userConfirmationNecessary !== true, 'UserConfirmationNecessary with DeviceOnlyRememberedOnUserPrompt=false');
+    const listed = await new Promise((resolve, reject) => u.listDevices(10, null, { onSuccess: resolve, onFailure: reject }));
+    const device = (listed.Devices || []).find((d) => d.DeviceKey === deviceKey);
+    const status = device && (device.DeviceAttributes || []).find((a) => a.Name === 'dev:device_remembered_status');
+    assert(status && status.Value === 'remembered', `ListDevices: ${JSON.stringify(listed.Devices)}`);
+    await signOut(u);
+    return `mfaRequired SMS_MFA, code ${code} from the outbox, ConfirmDevice ${deviceKey} (remembered); wire: ${trail}`;
+  });
+
+  await check('remembered-device-sign-in', {
+    seq: ['InitiateAuth', 'RespondToAuthChallenge', 'RespondToAuthChallenge', 'RespondToAuthChallenge', 'RevokeToken'],
+    note: 'no MFA code sent by the pool',
+  }, async () => {
+    const u = userOf(D.username, devicePool);
+    const first = exchanges.length;
+    const r = await authenticate(u, D.username, D.password);
+    assert(r.session && r.session.isValid(), `expected a session without MFA: ${JSON.stringify(r)}`);
+    const trail = expectTrail(first, ['USER_SRP_AUTH->PASSWORD_VERIFIER', 'PASSWORD_VERIFIER->DEVICE_SRP_AUTH',
+      'DEVICE_SRP_AUTH->DEVICE_PASSWORD_VERIFIER', 'DEVICE_PASSWORD_VERIFIER->tokens']);
+    // acij reads its stored device key after InitiateAuth and sends it with PASSWORD_VERIFIER.
+    const pv = exchanges.slice(first).find((x) => x.request?.ChallengeName === 'PASSWORD_VERIFIER');
+    assert(pv.request.ChallengeResponses.DEVICE_KEY === deviceKey, `PASSWORD_VERIFIER DEVICE_KEY ${pv.request.ChallengeResponses.DEVICE_KEY}`);
+    await signOut(u);
+    return `authenticateUser -> onSuccess with DEVICE_KEY ${deviceKey}; wire: ${trail}`;
+  });
+
+  await check('custom-challenge', {
+    seq: ['InitiateAuth', 'RespondToAuthChallenge', 'RespondToAuthChallenge', 'RevokeToken'],
+    note: 'built-in fixed_answer hooks from local-pool-config.json',
+  }, async () => {
+    const C = F.custom.users.custom;
+    const u = userOf(C.username, customPool);
+    u.setAuthenticationFlowType('CUSTOM_AUTH');
+    const first = exchanges.length;
+    const callbacks = (resolve, reject) => ({
+      onSuccess: (session) => resolve({ session }),
+      onFailure: reject,
+      customChallenge: (parameters) => resolve({ challenge: 'CUSTOM_CHALLENGE', parameters }),
+    });
+    const r = await new Promise((resolve, reject) =>
+      u.initiateAuth(new AuthenticationDetails({ Username: C.username }), callbacks(resolve, reject)));
+    assert(r.challenge === 'CUSTOM_CHALLENGE' && r.parameters?.USERNAME === C.username, `initiateAuth: ${JSON.stringify(r)}`);
+    const wrong = await new Promise((resolve, reject) => u.sendCustomChallengeAnswer('41', callbacks(resolve, reject)));
+    assert(wrong.challenge === 'CUSTOM_CHALLENGE', `after a wrong answer: ${JSON.stringify(wrong)}`);
+    const right = await new Promise((resolve, reject) => u.sendCustomChallengeAnswer('42', callbacks(resolve, reject)));
+    assert(right.session && right.session.isValid(), `after the answer: ${JSON.stringify(right)}`);
+    assert(right.session.getAccessToken().decodePayload().username === C.username, 'tokens of another user');
+    const trail = expectTrail(first, ['CUSTOM_AUTH->CUSTOM_CHALLENGE', 'CUSTOM_CHALLENGE->CUSTOM_CHALLENGE', 'CUSTOM_CHALLENGE->tokens']);
+    await signOut(u);
+    return `initiateAuth -> customChallenge, answer 41 -> customChallenge, 42 -> onSuccess; wire: ${trail}`;
+  });
 
   done();
 })().catch((e) => { console.error(e); process.exit(2); });

@@ -11,10 +11,12 @@ see interop_common.py.
 import time
 
 from pycognito import Cognito
-from pycognito.exceptions import ForceChangePasswordException
+from pycognito.exceptions import (ForceChangePasswordException, SMSMFAChallengeException,
+                                  SoftwareTokenMFAChallengeException)
 
-from interop_common import (ENDPOINT, Checks, check, error_code, exchanges, expect_error, idp_client,
-                            instrument, jwt_payload, latest_code, make_pool)
+from interop_common import (ENDPOINT, Checks, challenge_trail, check, error_code, exchanges, expect_error,
+                            idp_client, instrument, jwt_payload, latest_code, make_confirmed_user,
+                            make_feature_pool, make_pool, totp_now)
 
 U, EMAIL, EMAIL2 = "py-erin", "py-erin@example.com", "erin.new@example.com"
 PW, PW2, PW3 = "Passw0rd!py1", "Passw0rd!py2", "Passw0rd!py3"
@@ -24,7 +26,8 @@ A, A_EMAIL, A_PW = "py-admin-made", "py-admin-made@example.com", "Admin-Passw0rd
 def main():
     checks = Checks(["sign-up", "confirm-sign-up", "wrong-password", "srp-sign-in", "attributes-read",
                      "attributes-update-verify", "refresh", "change-password", "sign-out-revocation",
-                     "sign-in-after-global-sign-out", "reset-password", "delete-user", "new-password-required"])
+                     "sign-in-after-global-sign-out", "reset-password", "delete-user", "new-password-required",
+                     "totp-enrol", "totp-sign-in", "sms-mfa-sign-in"])
     admin = idp_client()
     pool, cid = make_pool(admin, "interop-pycognito")
 
@@ -164,6 +167,74 @@ def main():
     checks.run("new-password-required", new_password_required,
                ops=["AdminCreateUser", "InitiateAuth", "RespondToAuthChallenge", "GetUser"],
                note="user made by pycognito's admin_create_user")
+
+    # ------------------------------------------------------------ MFA (pool: OPTIONAL, SMS/TOTP/EMAIL)
+    mfa_pool, mfa_cid = make_feature_pool(admin, "mfa", "pycognito")
+    totp_user = make_confirmed_user(admin, mfa_pool, "py-totp", phone="+15555550201")
+    sms_user = make_confirmed_user(admin, mfa_pool, "py-sms", phone="+15555550202")
+
+    def mfa_cognito(username):
+        c = Cognito(mfa_pool, mfa_cid, username=username, boto3_client_kwargs={"endpoint_url": ENDPOINT})
+        instrument(c.client)
+        return c
+
+    def expect_trail(first, want):
+        trail = challenge_trail(first)
+        check(trail == want, f"challenges on the wire: {trail}, expected {want}")
+        return ", ".join(trail)
+
+    secret = {}
+
+    def totp_enrol():
+        t = mfa_cognito(totp_user["username"])
+        t.authenticate(totp_user["password"])
+        secret["totp"] = t.associate_software_token()
+        check(t.verify_software_token(totp_now(secret["totp"]), "interop-phone"), "VerifySoftwareToken Status is not SUCCESS")
+        t.set_user_mfa_preference(False, True, "SOFTWARE_TOKEN")
+        settings = admin.admin_get_user(UserPoolId=mfa_pool, Username=totp_user["username"])
+        check(settings.get("PreferredMfaSetting") == "SOFTWARE_TOKEN_MFA"
+              and settings.get("UserMFASettingList") == ["SOFTWARE_TOKEN_MFA"],
+              f"AdminGetUser: {settings.get('PreferredMfaSetting')}, {settings.get('UserMFASettingList')}")
+        return "associate_software_token, verify_software_token, set_user_mfa_preference SOFTWARE_TOKEN"
+    checks.run("totp-enrol", totp_enrol, seq=["InitiateAuth", "RespondToAuthChallenge", "AssociateSoftwareToken",
+                                              "VerifySoftwareToken", "SetUserMFAPreference", "AdminGetUser"],
+               note="pycognito's software-token helpers; AdminGetUser with boto3")
+
+    def totp_sign_in():
+        t = mfa_cognito(totp_user["username"])
+        first = len(exchanges)
+        try:
+            t.authenticate(totp_user["password"])
+            raise AssertionError("authenticate signed in without SOFTWARE_TOKEN_MFA")
+        except SoftwareTokenMFAChallengeException:
+            pass
+        t.respond_to_software_token_mfa_challenge(totp_now(secret["totp"]))
+        check(t.access_claims["username"] == totp_user["username"], str(t.access_claims))
+        trail = expect_trail(first, ["USER_SRP_AUTH->PASSWORD_VERIFIER", "PASSWORD_VERIFIER->SOFTWARE_TOKEN_MFA",
+                                     "SOFTWARE_TOKEN_MFA->tokens"])
+        return f"SoftwareTokenMFAChallengeException, respond_to_software_token_mfa_challenge; wire: {trail}"
+    checks.run("totp-sign-in", totp_sign_in, seq=["InitiateAuth", "RespondToAuthChallenge", "RespondToAuthChallenge"])
+
+    def sms_sign_in():
+        s = mfa_cognito(sms_user["username"])
+        s.authenticate(sms_user["password"])
+        s.set_user_mfa_preference(True, False, "SMS")
+        s = mfa_cognito(sms_user["username"])
+        first = len(exchanges)
+        try:
+            s.authenticate(sms_user["password"])
+            raise AssertionError("authenticate signed in without SMS_MFA")
+        except SMSMFAChallengeException as e:
+            params = e.get_tokens().get("ChallengeParameters", {})
+            check(params.get("CODE_DELIVERY_DELIVERY_MEDIUM") == "SMS", f"ChallengeParameters {params}")
+        code = latest_code(mfa_pool, sms_user["username"], "mfa", sms_user["phone"])
+        s.respond_to_sms_mfa_challenge(code)
+        check(s.access_claims["username"] == sms_user["username"], str(s.access_claims))
+        trail = expect_trail(first, ["USER_SRP_AUTH->PASSWORD_VERIFIER", "PASSWORD_VERIFIER->SMS_MFA", "SMS_MFA->tokens"])
+        return f"set_user_mfa_preference SMS; SMSMFAChallengeException, code {code} from the outbox; wire: {trail}"
+    checks.run("sms-mfa-sign-in", sms_sign_in, seq=["InitiateAuth", "RespondToAuthChallenge", "SetUserMFAPreference",
+                                                    "InitiateAuth", "RespondToAuthChallenge+mfa",
+                                                    "RespondToAuthChallenge"])
 
     checks.done()
 

@@ -74,21 +74,121 @@ def idp_client():
     return instrument(client)
 
 
-def make_pool(idp, name):
-    """A plain-username pool (email auto-verified, case-insensitive) and a public client."""
+def make_pool(idp, name, flows=FLOWS, policies=None, **pool_args):
+    """A plain-username pool (email auto-verified, case-insensitive) and a public client.
+    `policies` is merged into Policies; other keyword arguments go to CreateUserPool."""
     pool = idp.create_user_pool(
         PoolName=name,
-        Policies={"PasswordPolicy": PASSWORD_POLICY},
+        Policies={"PasswordPolicy": PASSWORD_POLICY, **(policies or {})},
         AutoVerifiedAttributes=["email"],
         UsernameConfiguration={"CaseSensitive": False},
         Schema=[{"Name": "email", "AttributeDataType": "String", "Mutable": True, "Required": False}],
         AccountRecoverySetting={"RecoveryMechanisms": [{"Priority": 1, "Name": "verified_email"}]},
+        **pool_args,
     )["UserPool"]
-    client = idp.create_user_pool_client(
-        UserPoolId=pool["Id"], ClientName=name + "-web", GenerateSecret=False,
-        ExplicitAuthFlows=FLOWS, EnableTokenRevocation=True,
-        PreventUserExistenceErrors="LEGACY")["UserPoolClient"]
-    return pool["Id"], client["ClientId"]
+    return pool["Id"], make_client(idp, pool["Id"], name + "-web", flows)
+
+
+def make_client(idp, pool_id, name, flows=FLOWS):
+    """A public app client with token revocation."""
+    return idp.create_user_pool_client(
+        UserPoolId=pool_id, ClientName=name, GenerateSecret=False,
+        ExplicitAuthFlows=flows, EnableTokenRevocation=True,
+        PreventUserExistenceErrors="LEGACY")["UserPoolClient"]["ClientId"]
+
+
+# ---------------------------------------------------------------- MFA, devices, custom auth, USER_AUTH
+
+FEATURE_PASSWORD = "Passw0rd!feat1"
+SMS_MFA_CONFIG = {"SmsConfiguration": {"SnsCallerArn": "arn:aws:iam::000000000000:role/interop-sns",
+                                       "ExternalId": "interop"}}
+EMAIL_MFA_CONFIG = {"Message": "Your sign-in code is {####}", "Subject": "Your sign-in code"}
+DEVICES = {"ChallengeRequiredOnNewDevice": True, "DeviceOnlyRememberedOnUserPrompt": False}
+
+
+def make_feature_pool(idp, kind, driver):
+    """One of the pools of the MFA/device/custom/USER_AUTH checks, made with boto3:
+      mfa      MfaConfiguration OPTIONAL with SMS, TOTP and EMAIL
+      mfaOn    MfaConfiguration ON with TOTP only (sign-in leads to MFA_SETUP)
+      devices  DeviceConfiguration (ChallengeRequiredOnNewDevice, always remembered), SMS MFA OPTIONAL
+      userAuth AllowedFirstAuthFactors PASSWORD and EMAIL_OTP, client with ALLOW_USER_AUTH
+      custom   the pool named interop-custom-<driver> from local-pool-config.json (its custom-auth
+               hooks can only be set there), found with ListUserPools; a client with ALLOW_CUSTOM_AUTH
+    Returns (pool id, client id)."""
+    name = f"interop-{kind}-{driver}"
+    if kind == "mfa":
+        pool, cid = make_pool(idp, name)
+        idp.set_user_pool_mfa_config(UserPoolId=pool, MfaConfiguration="OPTIONAL",
+                                     SmsMfaConfiguration=SMS_MFA_CONFIG,
+                                     SoftwareTokenMfaConfiguration={"Enabled": True},
+                                     EmailMfaConfiguration=EMAIL_MFA_CONFIG)
+    elif kind == "mfaOn":
+        pool, cid = make_pool(idp, name)
+        idp.set_user_pool_mfa_config(UserPoolId=pool, MfaConfiguration="ON",
+                                     SoftwareTokenMfaConfiguration={"Enabled": True})
+    elif kind == "devices":
+        pool, cid = make_pool(idp, name, DeviceConfiguration=DEVICES)
+        idp.set_user_pool_mfa_config(UserPoolId=pool, MfaConfiguration="OPTIONAL",
+                                     SmsMfaConfiguration=SMS_MFA_CONFIG)
+    elif kind == "userAuth":
+        pool, cid = make_pool(idp, name, flows=FLOWS + ["ALLOW_USER_AUTH"],
+                              policies={"SignInPolicy": {"AllowedFirstAuthFactors": ["PASSWORD", "EMAIL_OTP"]}})
+    elif kind == "custom":
+        pools = [p["Id"] for p in idp.list_user_pools(MaxResults=60)["UserPools"] if p["Name"] == name]
+        if len(pools) != 1:
+            raise RuntimeError(f"expected one pool {name} (from local-pool-config.json), found {pools}")
+        pool = pools[0]
+        cid = make_client(idp, pool, name + "-web",
+                          ["ALLOW_CUSTOM_AUTH", "ALLOW_USER_SRP_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"])
+    else:
+        raise ValueError(kind)
+    return pool, cid
+
+
+def make_confirmed_user(idp, pool, username, phone=None, sms_mfa=False, password=FEATURE_PASSWORD):
+    """An admin-made user with a permanent password, a verified email and optionally a
+    verified phone number (and SMS MFA enabled and preferred, set with the admin API)."""
+    attributes = [{"Name": "email", "Value": f"{username}@example.com"}, {"Name": "email_verified", "Value": "true"}]
+    if phone:
+        attributes += [{"Name": "phone_number", "Value": phone}, {"Name": "phone_number_verified", "Value": "true"}]
+    idp.admin_create_user(UserPoolId=pool, Username=username, MessageAction="SUPPRESS", UserAttributes=attributes)
+    idp.admin_set_user_password(UserPoolId=pool, Username=username, Password=password, Permanent=True)
+    if sms_mfa:
+        idp.admin_set_user_mfa_preference(UserPoolId=pool, Username=username,
+                                          SMSMfaSettings={"Enabled": True, "PreferredMfa": True})
+    return {"username": username, "password": password, "email": f"{username}@example.com", "phone": phone}
+
+
+def totp_now(secret, at=None):
+    """The RFC 6238 code (SHA-1, 30 s, 6 digits) of a base32 secret."""
+    import base64
+    import hashlib
+    import hmac
+    import struct
+    import time
+    key = base64.b32decode(secret.upper() + "=" * (-len(secret) % 8))
+    counter = int((time.time() if at is None else at) // 30)
+    digest = hmac.new(key, struct.pack(">Q", counter), hashlib.sha1).digest()
+    offset = digest[-1] & 0x0F
+    number = struct.unpack(">I", digest[offset:offset + 4])[0] & 0x7FFFFFFF
+    return f"{number % 1000000:06d}"
+
+
+def challenge_trail(first=0):
+    """The challenges the client saw on the wire since exchanges[first]: one
+    "Op REQUEST->ANSWER" string per InitiateAuth / RespondToAuthChallenge (the
+    AuthFlow or ChallengeName sent, the ChallengeName received or "tokens")."""
+    trail = []
+    for x in exchanges[first:]:
+        if x["op"] not in ("InitiateAuth", "RespondToAuthChallenge"):
+            continue
+        request = x["request"] if isinstance(x["request"], dict) else {}
+        sent = request.get("AuthFlow") or request.get("ChallengeName")
+        response = x["response"] if isinstance(x["response"], dict) else {}
+        got = (response.get("ChallengeName") or ("tokens" if response.get("AuthenticationResult") else "?")) \
+            if x["status"] == 200 else f"{x['status']}"
+        trail.append(f"{sent}->{got}")
+    return trail
 
 
 def error_code(exc):
@@ -173,8 +273,10 @@ class Checks:
         self.reported = 0
         emit({"plan": list(names)})
 
-    def run(self, name, fn, ops=(), note=None):
-        """Run one check; fn returns an optional detail string or raises."""
+    def run(self, name, fn, ops=(), note=None, seq=()):
+        """Run one check; fn returns an optional detail string or raises. ops: operations
+        the pool must have answered; seq: the exact sequence it must have logged (see
+        common.cjs)."""
         self.seq += 1
         check_id = f"{DRIVER}-{self.seq}"
         first = len(exchanges)
@@ -198,7 +300,8 @@ class Checks:
         mark(check_id, "end")
         if note:
             detail = f"{detail} ({note})" if detail else note
-        emit({"check": name, "ok": ok, "detail": detail, "mark": check_id, "expect_ops": list(ops)})
+        emit({"check": name, "ok": ok, "detail": detail, "mark": check_id, "expect_ops": list(ops),
+              "expect_seq": list(seq)})
         self.reported += 1
         return ok
 

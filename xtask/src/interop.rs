@@ -9,7 +9,13 @@
 //! and `.../end`, which the pool logs in order with the check's own
 //! requests, so the operations a check expects (Amplify's refresh is
 //! `GetTokensFromRefreshToken`, the others' `InitiateAuth`) are confirmed
-//! from the server's log, not only from the client's side.
+//! from the server's log, not only from the client's side. A check may
+//! instead give the exact sequence the pool must have logged between its
+//! marks (`expect_seq`): each request as `Op` (answered 200) or `Op:400`,
+//! with `+kind` for each message the pool put in its outbox while answering
+//! it (`RespondToAuthChallenge+mfa`: an MFA code was sent). The pool starts
+//! with `xtask/interop/local-pool-config.json` (`--config`), which holds
+//! the pools whose custom-auth hooks only the config file can set.
 
 use std::collections::BTreeMap;
 use std::io::{BufRead as _, BufReader, Write as _};
@@ -28,6 +34,8 @@ const DRIVERS: [&str; 3] = ["amplify", "acij", "pycognito"];
 const DRIVER_TIMEOUT: Duration = Duration::from_secs(300);
 /// Files copied next to `node_modules` before each run.
 const JS_FILES: [&str; 3] = ["common.cjs", "drive_amplify.mjs", "drive_acij.cjs"];
+/// The pools preloaded with `--config` (custom-auth hooks), in `xtask/interop/`.
+const POOL_CONFIG: &str = "local-pool-config.json";
 
 struct Options {
     scratch: PathBuf,
@@ -85,7 +93,8 @@ pub(crate) fn run(root: &Path, args: &[&str]) -> Result<ExitCode> {
 
     let run_dir = scratch.join("run");
     std::fs::create_dir_all(&run_dir)?;
-    let pool = Pool::start(&binary, &run_dir.join("local-pool.log"))?;
+    let config = interop.join(POOL_CONFIG);
+    let pool = Pool::start_with(&binary, &run_dir.join("local-pool.log"), &["--config".as_ref(), config.as_os_str()])?;
     eprintln!("interop: local-pool at {}", pool.url);
 
     let mut tally = Tally::default();
@@ -259,8 +268,14 @@ impl Drop for Pool {
 
 impl Pool {
     pub(crate) fn start(binary: &Path, log_path: &Path) -> Result<Self> {
+        Self::start_with(binary, log_path, &[])
+    }
+
+    /// `local-pool serve --port 0` with more arguments (`--config FILE`).
+    pub(crate) fn start_with(binary: &Path, log_path: &Path, extra: &[&std::ffi::OsStr]) -> Result<Self> {
         let mut child = Command::new(binary)
             .args(["serve", "--port", "0"])
+            .args(extra)
             .env_remove("LOCAL_POOL_QUIET")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -294,9 +309,9 @@ impl Pool {
         Ok(pool)
     }
 
-    /// The (operation, status) pairs the pool answered between a check's
-    /// marks; None when the end mark does not show up in the log.
-    fn ops_between(&self, mark: &str) -> Option<Vec<(String, u16)>> {
+    /// The pool's log lines between a check's marks; None when the end mark
+    /// does not show up in the log.
+    fn lines_between(&self, mark: &str) -> Option<Vec<String>> {
         let begin = format!("GET /_interop/mark/{mark}/begin ");
         let end = format!("GET /_interop/mark/{mark}/end ");
         let deadline = Instant::now() + Duration::from_secs(5);
@@ -305,7 +320,7 @@ impl Pool {
                 let lines = self.log.lock().ok()?;
                 if let Some(e) = lines.iter().rposition(|l| l.starts_with(&end)) {
                     let b = lines[..e].iter().rposition(|l| l.starts_with(&begin))?;
-                    return Some(lines[b + 1..e].iter().filter_map(|l| parse_request_line(l)).collect());
+                    return Some(lines[b + 1..e].to_vec());
                 }
             }
             if Instant::now() > deadline {
@@ -314,6 +329,34 @@ impl Pool {
             std::thread::sleep(Duration::from_millis(20));
         }
     }
+}
+
+/// The (operation, status) pairs among log lines.
+fn ops_of(lines: &[String]) -> Vec<(String, u16)> {
+    lines.iter().filter_map(|l| parse_request_line(l)).collect()
+}
+
+/// The log lines as one sequence: `Op` (200) or `Op:STATUS` per request,
+/// `+kind` appended for each outbox message logged while it was answered
+/// (the pool logs a message before the request that sent it).
+fn sequence_of(lines: &[String]) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut sent: Vec<String> = Vec::new();
+    for line in lines {
+        if let Some(rest) = line.strip_prefix("outbox: ") {
+            sent.push(rest.split_whitespace().next().unwrap_or("?").to_owned());
+        } else if let Some((op, status)) = parse_request_line(line) {
+            let mut entry = if status == 200 { op } else { format!("{op}:{status}") };
+            for kind in sent.drain(..) {
+                entry.push('+');
+                entry.push_str(&kind);
+            }
+            out.push(entry);
+        }
+    }
+    // A message with no request after it (should not happen) stays visible.
+    out.extend(sent.into_iter().map(|kind| format!("+{kind}")));
+    out
 }
 
 /// `POST / InitiateAuth 200 1.3ms` → ("InitiateAuth", 200).
@@ -490,17 +533,21 @@ fn evaluate(driver: &str, name: &str, message: &Value, pool: &Pool, tally: &mut 
         tally.fail(driver, name, if detail.is_empty() { "failed" } else { detail });
         return false;
     }
-    let expected: Vec<String> =
-        message["expect_ops"].as_array().into_iter().flatten().filter_map(Value::as_str).map(str::to_owned).collect();
-    if expected.is_empty() {
+    let strings = |key: &str| -> Vec<String> {
+        message[key].as_array().into_iter().flatten().filter_map(Value::as_str).map(str::to_owned).collect()
+    };
+    let expected = strings("expect_ops");
+    let sequence = strings("expect_seq");
+    if expected.is_empty() && sequence.is_empty() {
         tally.pass(driver, name, detail);
         return true;
     }
     let mark = message["mark"].as_str().unwrap_or("");
-    let Some(seen) = pool.ops_between(mark) else {
+    let Some(lines) = pool.lines_between(mark) else {
         tally.fail(driver, name, &format!("the pool's log has no marks for {mark:?}"));
         return false;
     };
+    let seen = ops_of(&lines);
     let missing = missing_ops(&expected, &seen);
     if !missing.is_empty() {
         let saw: Vec<String> = seen.iter().map(|(op, status)| format!("{op} {status}")).collect();
@@ -511,7 +558,25 @@ fn evaluate(driver: &str, name: &str, message: &Value, pool: &Pool, tally: &mut 
         );
         return false;
     }
-    let server = format!("server: {}", expected.join(", "));
+    let logged = sequence_of(&lines);
+    if !sequence.is_empty() && logged != sequence {
+        tally.fail(
+            driver,
+            name,
+            &format!(
+                "the pool's log between the marks is [{}], expected exactly [{}]{}",
+                logged.join(", "),
+                sequence.join(", "),
+                if detail.is_empty() { String::new() } else { format!(" (client: {detail})") }
+            ),
+        );
+        return false;
+    }
+    let server = if sequence.is_empty() {
+        format!("server: {}", expected.join(", "))
+    } else {
+        format!("server, exactly: {}", sequence.join(", "))
+    };
     tally.pass(driver, name, &if detail.is_empty() { server } else { format!("{detail}; {server}") });
     true
 }
@@ -538,6 +603,26 @@ mod tests {
         assert_eq!(parse_request_line("POST / InitiateAuth 200 1.3ms"), Some(("InitiateAuth".into(), 200)));
         assert_eq!(parse_request_line("GET /_interop/mark/a-1/begin 404 0.0ms"), None);
         assert_eq!(parse_request_line("outbox: sign_up EMAIL to a@b"), None);
+    }
+
+    #[test]
+    fn sequences_carry_statuses_and_outbox_kinds() {
+        let lines: Vec<String> = [
+            "GET /_local-pool/outbox 200 0.1ms",
+            "POST / InitiateAuth 200 1.3ms",
+            "outbox: mfa SMS to +15555550100 for bob in us-east-1_x: code 123456",
+            "POST / RespondToAuthChallenge 200 2.0ms",
+            "POST / RespondToAuthChallenge 400 0.4ms",
+            "POST / RespondToAuthChallenge 200 0.4ms",
+        ]
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect();
+        assert_eq!(
+            sequence_of(&lines),
+            ["InitiateAuth", "RespondToAuthChallenge+mfa", "RespondToAuthChallenge:400", "RespondToAuthChallenge"]
+        );
+        assert_eq!(ops_of(&lines).len(), 4);
     }
 
     #[test]
