@@ -35,6 +35,7 @@ mod devices;
 mod engine;
 mod identity;
 mod mfa;
+mod oauth;
 mod passwordless;
 mod persist;
 mod server;

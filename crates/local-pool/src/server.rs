@@ -1,5 +1,6 @@
 //! The HTTP face of the engine: `POST /` for both services' JSON API,
-//! `GET /_local-pool/outbox`, and each pool's JWKS and OpenID discovery.
+//! `GET /_local-pool/outbox`, each pool's JWKS and OpenID discovery, and
+//! the hosted UI's OAuth 2.0 endpoints (`oauth.rs`).
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -46,11 +47,17 @@ pub(crate) async fn serve(
     *engine.issuer_base.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(format!("http://{local}"));
     let (stop_tx, stop_rx) = watch::channel(false);
     let saver = data_dir.map(|dir| tokio::spawn(crate::persist::saver(engine.clone(), dir, stop_rx.clone())));
-    let task = tokio::spawn(accept_loop(listener, engine, stop_rx));
+    let hosted = Arc::new(crate::oauth::Hosted::default());
+    let task = tokio::spawn(accept_loop(listener, engine, hosted, stop_rx));
     Ok((local, Running { stop: stop_tx, task, saver }))
 }
 
-async fn accept_loop(listener: TcpListener, engine: Arc<Engine>, mut stop: watch::Receiver<bool>) {
+async fn accept_loop(
+    listener: TcpListener,
+    engine: Arc<Engine>,
+    hosted: Arc<crate::oauth::Hosted>,
+    mut stop: watch::Receiver<bool>,
+) {
     loop {
         let accepted = tokio::select! {
             _ = stop.changed() => return,
@@ -58,11 +65,13 @@ async fn accept_loop(listener: TcpListener, engine: Arc<Engine>, mut stop: watch
         };
         let Ok((stream, _)) = accepted else { continue };
         let engine = engine.clone();
+        let hosted = hosted.clone();
         let mut stop = stop.clone();
         tokio::spawn(async move {
             let service = service_fn(move |req| {
                 let engine = engine.clone();
-                async move { Ok::<_, Infallible>(route(&engine, req).await) }
+                let hosted = hosted.clone();
+                async move { Ok::<_, Infallible>(route(&engine, &hosted, req).await) }
             });
             let conn = http1::Builder::new().serve_connection(TokioIo::new(stream), service);
             tokio::pin!(conn);
@@ -81,7 +90,7 @@ fn json_response(status: StatusCode, value: &serde_json::Value) -> Response<Full
     response
 }
 
-async fn route(engine: &Engine, req: Request<Incoming>) -> Response<Full<Bytes>> {
+async fn route(engine: &Engine, hosted: &crate::oauth::Hosted, req: Request<Incoming>) -> Response<Full<Bytes>> {
     let started = Instant::now();
     let method = req.method().clone();
     let path = req.uri().path().to_owned();
@@ -104,6 +113,8 @@ async fn route(engine: &Engine, req: Request<Incoming>) -> Response<Full<Bytes>>
                 Response::from_parts(parts, Full::new(Bytes::from(body)))
             }
         }
+    } else if crate::oauth::handles(&path) {
+        crate::oauth::handle(engine, hosted, req).await
     } else if method == Method::GET && path == "/_local-pool/outbox" {
         let param = |name: &str| {
             query
@@ -128,11 +139,17 @@ async fn route(engine: &Engine, req: Request<Incoming>) -> Response<Full<Bytes>>
         let pool_id = path.trim_start_matches('/').trim_end_matches("/.well-known/openid-configuration");
         if engine.jwks(pool_id).is_ok() {
             let issuer = engine.issuer(pool_id);
+            // The hosted UI is served at the pool's own host:port.
+            let base = issuer.trim_end_matches(pool_id).trim_end_matches('/').to_owned();
             json_response(
                 StatusCode::OK,
                 &serde_json::json!({
                     "issuer": issuer,
                     "jwks_uri": format!("{issuer}/.well-known/jwks.json"),
+                    "authorization_endpoint": format!("{base}/oauth2/authorize"),
+                    "token_endpoint": format!("{base}/oauth2/token"),
+                    "userinfo_endpoint": format!("{base}/oauth2/userInfo"),
+                    "revocation_endpoint": format!("{base}/oauth2/revoke"),
                     "id_token_signing_alg_values_supported": ["RS256"],
                     "response_types_supported": ["code", "token"],
                     "subject_types_supported": ["public"],

@@ -1,0 +1,841 @@
+//! The hosted UI and OAuth 2.0 endpoints of the local pool, as Cognito's
+//! user-pool domain serves them: `/oauth2/authorize` (with a plain,
+//! accessible sign-in page), `/login`, `/oauth2/token`, `/oauth2/userInfo`,
+//! `/oauth2/revoke` and `/logout`.
+//!
+//! The domain is the pool's own `host:port`; the user pool is found from
+//! `client_id`. App-client settings are enforced as Cognito enforces them:
+//! `AllowedOAuthFlowsUserPoolClient`, `AllowedOAuthFlows` (`code`,
+//! `implicit`), `AllowedOAuthScopes`, exact `CallbackURLs` and `LogoutURLs`.
+//! The password is checked server-side against the stored SRP verifier (no
+//! SRP on the page). Authorization codes are single-use, live 5 minutes and
+//! are bound to the client, the redirect URI, the PKCE challenge (S256 only),
+//! the scopes and the nonce.
+//!
+//! Not here yet: MFA and new-password steps on the page (the page says so),
+//! federated identity providers, sign-up from the page, a hosted-UI session
+//! cookie (so `prompt=none` always answers `login_required`),
+//! `client_credentials`, and OAuth scopes / `nonce` inside the tokens
+//! (tokens are minted by the same path as `InitiateAuth`).
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Mutex;
+
+use cognito_wire::Sensitive;
+use cognito_wire::cognito_idp::{self as idp, UserPoolMfaType, UserStatusType, operation as op};
+use http::{HeaderMap, Method, Request, Response, StatusCode};
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::{Bytes, Incoming};
+use serde_json::{Value, json};
+
+use crate::engine::{Engine, MAX_BODY, base64url, constant_time_eq, random_bytes};
+
+/// How long an authorization code lives (Cognito: 5 minutes).
+const CODE_LIFETIME: i64 = 300;
+/// How long a sign-in page stays usable.
+const REQUEST_LIFETIME: i64 = 3600;
+/// Bound on the in-memory maps (old entries are dropped first).
+const MAX_PENDING: usize = 10_000;
+
+/// In-flight hosted-UI state: sign-in pages shown and codes issued. Kept in
+/// memory only (a restarted pool forgets them, as it forgets SRP rounds).
+#[derive(Debug, Default)]
+pub(crate) struct Hosted {
+    inner: Mutex<HostedState>,
+}
+
+#[derive(Debug, Default)]
+struct HostedState {
+    /// Request id (hidden form field) → the validated authorize request.
+    requests: HashMap<String, AuthorizeRequest>,
+    /// Authorization code → its grant.
+    codes: HashMap<String, CodeGrant>,
+}
+
+/// A validated `/oauth2/authorize` request.
+#[derive(Debug, Clone)]
+struct AuthorizeRequest {
+    pool_id: String,
+    client_id: String,
+    redirect_uri: String,
+    response_type: String,
+    state: Option<String>,
+    scopes: Vec<String>,
+    code_challenge: Option<String>,
+    nonce: Option<String>,
+    login_hint: Option<String>,
+    expires: i64,
+}
+
+/// An issued authorization code.
+#[derive(Debug, Clone)]
+struct CodeGrant {
+    pool_id: String,
+    client_id: String,
+    redirect_uri: String,
+    code_challenge: Option<String>,
+    scopes: Vec<String>,
+    #[allow(dead_code)] // kept for the ID token's `nonce` claim (not minted yet)
+    nonce: Option<String>,
+    user_key: String,
+    auth_time: i64,
+    expires: i64,
+}
+
+impl Hosted {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HostedState> {
+        self.inner.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+/// Whether `path` is one of the hosted-UI endpoints.
+pub(crate) fn handles(path: &str) -> bool {
+    matches!(path, "/oauth2/authorize" | "/login" | "/oauth2/token" | "/oauth2/userInfo" | "/oauth2/revoke" | "/logout")
+}
+
+type Reply = Response<Full<Bytes>>;
+
+/// Serves one hosted-UI request.
+pub(crate) async fn handle(engine: &Engine, hosted: &Hosted, req: Request<Incoming>) -> Reply {
+    let method = req.method().clone();
+    let path = req.uri().path().to_owned();
+    let query = parse_form(req.uri().query().unwrap_or(""));
+    let headers = req.headers().clone();
+    let body = if method == Method::POST {
+        match Limited::new(req.into_body(), MAX_BODY).collect().await {
+            Ok(b) => b.to_bytes(),
+            Err(_) => return oauth_error(StatusCode::BAD_REQUEST, "invalid_request", "Request body too large"),
+        }
+    } else {
+        Bytes::new()
+    };
+    match (method, path.as_str()) {
+        (Method::GET, "/oauth2/authorize") | (Method::GET, "/login") => authorize(engine, hosted, &query),
+        (Method::POST, "/login") => {
+            if !is_form(&headers) {
+                return error_page(StatusCode::BAD_REQUEST, "invalid_request", "The form must be URL-encoded.");
+            }
+            login(engine, hosted, &parse_form(&String::from_utf8_lossy(&body)))
+        }
+        (Method::POST, "/oauth2/token") => {
+            if !is_form(&headers) {
+                return oauth_error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_request",
+                    "Content-Type must be application/x-www-form-urlencoded",
+                );
+            }
+            token(engine, hosted, &headers, &parse_form(&String::from_utf8_lossy(&body)))
+        }
+        (Method::GET | Method::POST, "/oauth2/userInfo") => user_info(engine, &headers),
+        (Method::POST, "/oauth2/revoke") => {
+            if !is_form(&headers) {
+                return oauth_error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_request",
+                    "Content-Type must be application/x-www-form-urlencoded",
+                );
+            }
+            revoke(engine, &headers, &parse_form(&String::from_utf8_lossy(&body)))
+        }
+        (Method::GET, "/logout") => logout(engine, &query),
+        _ => {
+            let mut r = Response::new(Full::new(Bytes::from_static(b"Method not allowed")));
+            *r.status_mut() = StatusCode::METHOD_NOT_ALLOWED;
+            r
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// /oauth2/authorize and the sign-in page
+
+/// What an authorize request is refused with: an error page (bad client or
+/// redirect URI, where redirecting would be unsafe) or a redirect carrying
+/// `error=` back to the client.
+enum Refusal {
+    Page(&'static str, String),
+    Redirect(&'static str, String),
+}
+
+fn authorize(engine: &Engine, hosted: &Hosted, query: &BTreeMap<String, String>) -> Reply {
+    let get = |k: &str| query.get(k).filter(|v| !v.is_empty()).cloned();
+    let redirect_uri = get("redirect_uri").unwrap_or_default();
+    let response_type = get("response_type").unwrap_or_default();
+    let state = get("state");
+    match validate_authorize(engine, query) {
+        Ok(request) => {
+            let id = base64url(&random_bytes::<24>());
+            let mut s = hosted.lock();
+            let now = engine.now();
+            s.requests.retain(|_, r| r.expires > now);
+            if s.requests.len() >= MAX_PENDING {
+                s.requests.clear();
+            }
+            let page = sign_in_page(&id, request.login_hint.as_deref().unwrap_or(""), None);
+            s.requests.insert(id, request);
+            page
+        }
+        Err(Refusal::Page(code, message)) => error_page(StatusCode::BAD_REQUEST, code, &message),
+        Err(Refusal::Redirect(code, message)) => redirect_with(
+            &redirect_uri,
+            response_type == "token",
+            &[("error", code), ("error_description", &message)],
+            state.as_deref(),
+        ),
+    }
+}
+
+fn validate_authorize(engine: &Engine, query: &BTreeMap<String, String>) -> Result<AuthorizeRequest, Refusal> {
+    let get = |k: &str| query.get(k).filter(|v| !v.is_empty()).cloned();
+    let client_id = get("client_id").ok_or_else(|| Refusal::Page("invalid_request", "client_id is missing.".into()))?;
+    let state = engine.lock();
+    let pool_id = Engine::pool_of_client(&state, &client_id)
+        .map_err(|_| Refusal::Page("invalid_client", "Client does not exist.".into()))?;
+    let client = state
+        .pools
+        .get(&pool_id)
+        .and_then(|p| p.clients.get(&client_id))
+        .cloned()
+        .ok_or_else(|| Refusal::Page("invalid_client", "Client does not exist.".into()))?;
+    drop(state);
+    let redirect_uri =
+        get("redirect_uri").ok_or_else(|| Refusal::Page("invalid_request", "redirect_uri is missing.".into()))?;
+    if !client.callback_ur_ls.iter().flatten().any(|u| *u == redirect_uri) {
+        return Err(Refusal::Page(
+            "redirect_mismatch",
+            "redirect_uri is not one of the client's callback URLs.".into(),
+        ));
+    }
+    let redirect = |code: &'static str, message: &str| Refusal::Redirect(code, message.to_owned());
+    if client.allowed_o_auth_flows_user_pool_client != Some(true) {
+        return Err(redirect("unauthorized_client", "The client is not allowed to use OAuth flows."));
+    }
+    let response_type = get("response_type").unwrap_or_default();
+    let flow = match response_type.as_str() {
+        "code" => "code",
+        "token" => "implicit",
+        "" => return Err(redirect("invalid_request", "response_type is missing.")),
+        _ => return Err(redirect("unsupported_response_type", "response_type must be code or token.")),
+    };
+    if !client.allowed_o_auth_flows.iter().flatten().any(|f| f.as_str() == flow) {
+        return Err(redirect("unauthorized_client", &format!("The {flow} flow is not allowed for this client.")));
+    }
+    let allowed: Vec<String> = client.allowed_o_auth_scopes.clone().unwrap_or_default();
+    let scopes: Vec<String> = match get("scope") {
+        Some(s) => s.split_whitespace().map(str::to_owned).collect(),
+        // Cognito grants every allowed scope when none is requested.
+        None => allowed.clone(),
+    };
+    if scopes.iter().any(|s| !allowed.contains(s)) {
+        return Err(redirect("invalid_scope", "A requested scope is not allowed for this client."));
+    }
+    let code_challenge = get("code_challenge");
+    match (code_challenge.as_deref(), get("code_challenge_method").as_deref()) {
+        (None, None) => {}
+        (Some(c), Some("S256")) => {
+            if !(43..=128).contains(&c.len()) || !c.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+            {
+                return Err(redirect("invalid_request", "code_challenge is not a base64url SHA-256 value."));
+            }
+        }
+        (Some(_), _) => return Err(redirect("invalid_request", "code_challenge_method must be S256.")),
+        (None, Some(_)) => return Err(redirect("invalid_request", "code_challenge is missing.")),
+    }
+    if code_challenge.is_some() && flow == "implicit" {
+        return Err(redirect("invalid_request", "PKCE applies to the code flow only."));
+    }
+    let provider = get("identity_provider").or_else(|| get("idp_identifier"));
+    if let Some(p) = provider.as_deref()
+        && p != "COGNITO"
+    {
+        return Err(redirect(
+            "invalid_request",
+            &format!("Identity provider {p} is not available on the local pool (federation is not built yet)."),
+        ));
+    }
+    if let Some(supported) = &client.supported_identity_providers
+        && !supported.is_empty()
+        && !supported.iter().any(|p| p == "COGNITO")
+    {
+        return Err(redirect("unauthorized_client", "COGNITO is not a supported identity provider of this client."));
+    }
+    if get("prompt").is_some_and(|p| p.eq_ignore_ascii_case("none")) {
+        // No hosted-UI session cookie is kept, so nobody is ever signed in
+        // to the hosted UI already.
+        return Err(redirect("login_required", "No hosted UI session."));
+    }
+    Ok(AuthorizeRequest {
+        pool_id,
+        client_id,
+        redirect_uri,
+        response_type,
+        state: get("state"),
+        scopes,
+        code_challenge,
+        nonce: get("nonce"),
+        login_hint: get("login_hint"),
+        expires: engine.now() + REQUEST_LIFETIME,
+    })
+}
+
+fn login(engine: &Engine, hosted: &Hosted, form: &BTreeMap<String, String>) -> Reply {
+    let id = form.get("request").cloned().unwrap_or_default();
+    let username = form.get("username").map(|s| s.trim().to_owned()).unwrap_or_default();
+    let password = form.get("password").cloned().unwrap_or_default();
+    let now = engine.now();
+    let request = {
+        let s = hosted.lock();
+        s.requests.get(&id).filter(|r| r.expires > now).cloned()
+    };
+    let Some(request) = request else {
+        return error_page(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "This sign-in page has expired or is unknown. Start the sign-in again from the application.",
+        );
+    };
+    let again = |message: &str| sign_in_page(&id, &username, Some(message));
+    if username.is_empty() || password.is_empty() {
+        return again("Enter your username and password.");
+    }
+    let found = match engine.user_for_sign_in(&request.pool_id, &username) {
+        Ok(found) => found,
+        Err(fail) if fail.message.contains("attempts exceeded") => {
+            return again("Password attempts exceeded. Wait a moment and try again.");
+        }
+        Err(_) => return again("Incorrect username or password."),
+    };
+    let Some((key, user)) = found else { return again("Incorrect username or password.") };
+    if !crate::auth::password_matches(&request.pool_id, &user, &password) {
+        engine.record_failure(&request.pool_id, &key);
+        return again("Incorrect username or password.");
+    }
+    engine.reset_failures(&request.pool_id, &key);
+    match user.status {
+        UserStatusType::Unconfirmed => {
+            return again("Your account is not confirmed yet. Confirm it with the code you were sent, then sign in.");
+        }
+        UserStatusType::ResetRequired => return again("You must reset your password before signing in."),
+        UserStatusType::ForceChangePassword => {
+            return again(
+                "You must choose a new password. The local pool's hosted UI cannot do that yet: \
+                 sign in once through the API (NEW_PASSWORD_REQUIRED), then come back.",
+            );
+        }
+        _ => {}
+    }
+    if needs_mfa(engine, &request.pool_id, &key) {
+        return again(
+            "This account requires multi-factor authentication, which the local pool's hosted UI \
+             does not support yet. Sign in through the API instead.",
+        );
+    }
+    // Signed in: the request is used up.
+    hosted.lock().requests.remove(&id);
+    if request.response_type == "token" {
+        return match engine.issue_tokens(&request.pool_id, &request.client_id, &key, now, None) {
+            Ok(result) => {
+                let access = result.access_token.map(|t| t.expose().clone()).unwrap_or_default();
+                let id_token = result.id_token.map(|t| t.expose().clone()).unwrap_or_default();
+                let expires = result.expires_in.unwrap_or(3600).to_string();
+                let mut pairs: Vec<(&str, &str)> = vec![("access_token", &access)];
+                if request.scopes.iter().any(|s| s == "openid") {
+                    pairs.push(("id_token", &id_token));
+                }
+                pairs.push(("token_type", "Bearer"));
+                pairs.push(("expires_in", &expires));
+                redirect_with(&request.redirect_uri, true, &pairs, request.state.as_deref())
+            }
+            Err(fail) => redirect_with(
+                &request.redirect_uri,
+                true,
+                &[("error", "server_error"), ("error_description", &fail.message)],
+                request.state.as_deref(),
+            ),
+        };
+    }
+    let code = uuid_like();
+    {
+        let mut s = hosted.lock();
+        s.codes.retain(|_, c| c.expires > now);
+        if s.codes.len() >= MAX_PENDING {
+            s.codes.clear();
+        }
+        s.codes.insert(
+            code.clone(),
+            CodeGrant {
+                pool_id: request.pool_id.clone(),
+                client_id: request.client_id.clone(),
+                redirect_uri: request.redirect_uri.clone(),
+                code_challenge: request.code_challenge.clone(),
+                scopes: request.scopes.clone(),
+                nonce: request.nonce.clone(),
+                user_key: key,
+                auth_time: now,
+                expires: now + CODE_LIFETIME,
+            },
+        );
+    }
+    redirect_with(&request.redirect_uri, false, &[("code", &code)], request.state.as_deref())
+}
+
+/// Whether a sign-in of this user would meet an MFA challenge.
+fn needs_mfa(engine: &Engine, pool_id: &str, key: &str) -> bool {
+    let state = engine.lock();
+    let Some(pool) = state.pools.get(pool_id) else { return false };
+    let Some(user) = pool.users.get(key) else { return false };
+    let mode = pool.config.mfa_configuration.clone().unwrap_or(UserPoolMfaType::Off);
+    if mode == UserPoolMfaType::Off {
+        return false;
+    }
+    let enabled = (pool.factors.sms && user.mfa.sms && user.attributes.contains_key("phone_number"))
+        || (pool.factors.totp && user.mfa.totp && user.mfa.totp_secret.is_some())
+        || (pool.factors.email && user.mfa.email && user.attributes.contains_key("email"));
+    enabled || mode == UserPoolMfaType::On
+}
+
+// ---------------------------------------------------------------------------
+// /oauth2/token
+
+fn token(engine: &Engine, hosted: &Hosted, headers: &HeaderMap, form: &BTreeMap<String, String>) -> Reply {
+    let bad = |code: &str, description: &str| oauth_error(StatusCode::BAD_REQUEST, code, description);
+    let (basic_id, basic_secret) = basic_auth(headers).unzip();
+    let client_id = match (basic_id, form.get("client_id")) {
+        (Some(b), Some(f)) if b != *f => {
+            return bad("invalid_client", "client_id does not match the Authorization header");
+        }
+        (Some(b), _) => b,
+        (None, Some(f)) => f.clone(),
+        (None, None) => return bad("invalid_request", "client_id is missing"),
+    };
+    let client = {
+        let state = engine.lock();
+        Engine::pool_of_client(&state, &client_id).ok().and_then(|pool_id| {
+            state.pools.get(&pool_id).and_then(|p| p.clients.get(&client_id)).cloned().map(|c| (pool_id, c))
+        })
+    };
+    let Some((pool_id, client)) = client else { return bad("invalid_client", "Client does not exist") };
+    let given_secret = basic_secret.or_else(|| form.get("client_secret").cloned());
+    if let Some(secret) = &client.client_secret {
+        let ok = given_secret.as_deref().is_some_and(|g| constant_time_eq(g.as_bytes(), secret.expose().as_bytes()));
+        if !ok {
+            return oauth_error(StatusCode::BAD_REQUEST, "invalid_client", "Client authentication failed");
+        }
+    }
+    match form.get("grant_type").map(String::as_str) {
+        Some("authorization_code") => {
+            let Some(code) = form.get("code") else { return bad("invalid_request", "code is missing") };
+            // Single use: the code is gone whatever happens next.
+            let grant = hosted.lock().codes.remove(code);
+            let Some(grant) = grant else { return bad("invalid_grant", "The code is invalid or was already used") };
+            if grant.expires <= engine.now() {
+                return bad("invalid_grant", "The code has expired");
+            }
+            if grant.client_id != client_id || grant.pool_id != pool_id {
+                return bad("invalid_grant", "The code was issued to another client");
+            }
+            if form.get("redirect_uri") != Some(&grant.redirect_uri) {
+                return bad("invalid_grant", "redirect_uri does not match the authorization request");
+            }
+            if let Some(challenge) = &grant.code_challenge {
+                let Some(verifier) = form.get("code_verifier") else {
+                    return bad("invalid_grant", "code_verifier is missing");
+                };
+                if !valid_verifier(verifier) || !constant_time_eq(s256(verifier).as_bytes(), challenge.as_bytes()) {
+                    return bad("invalid_grant", "code_verifier does not match the code_challenge");
+                }
+            }
+            match engine.issue_tokens(&pool_id, &client_id, &grant.user_key, grant.auth_time, None) {
+                Ok(result) => {
+                    let mut body = json!({
+                        "access_token": result.access_token.map(|t| t.expose().clone()),
+                        "refresh_token": result.refresh_token.map(|t| t.expose().clone()),
+                        "token_type": "Bearer",
+                        "expires_in": result.expires_in.unwrap_or(3600),
+                    });
+                    // Cognito returns an ID token only for the openid scope.
+                    if grant.scopes.iter().any(|s| s == "openid") {
+                        body["id_token"] = json!(result.id_token.map(|t| t.expose().clone()));
+                    }
+                    json_reply(StatusCode::OK, &body)
+                }
+                Err(fail) => bad("invalid_grant", &fail.message),
+            }
+        }
+        Some("refresh_token") => {
+            let Some(refresh) = form.get("refresh_token") else {
+                return bad("invalid_request", "refresh_token is missing");
+            };
+            let out = engine.call::<op::GetTokensFromRefreshToken>(idp::GetTokensFromRefreshTokenRequest {
+                client_id: client_id.as_str().into(),
+                client_secret: given_secret.map(Sensitive::new),
+                refresh_token: Sensitive::new(refresh.clone()),
+                ..Default::default()
+            });
+            match out.map(|o| o.authentication_result.unwrap_or_default()) {
+                Ok(result) => json_reply(
+                    StatusCode::OK,
+                    &json!({
+                        "access_token": result.access_token.map(|t| t.expose().clone()),
+                        "id_token": result.id_token.map(|t| t.expose().clone()),
+                        "token_type": "Bearer",
+                        "expires_in": result.expires_in.unwrap_or(3600),
+                    }),
+                ),
+                Err(_) => bad("invalid_grant", "Invalid refresh token"),
+            }
+        }
+        Some("client_credentials") => {
+            bad("unsupported_grant_type", "client_credentials is not supported by the local pool yet")
+        }
+        Some(_) => bad("unsupported_grant_type", "grant_type is not supported"),
+        None => bad("invalid_request", "grant_type is missing"),
+    }
+}
+
+/// RFC 7636: 43 to 128 characters of `[A-Za-z0-9-._~]`.
+fn valid_verifier(v: &str) -> bool {
+    (43..=128).contains(&v.len())
+        && v.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'))
+}
+
+/// `base64url(SHA-256(verifier))` without padding.
+pub(crate) fn s256(verifier: &str) -> String {
+    base64url(ring::digest::digest(&ring::digest::SHA256, verifier.as_bytes()).as_ref())
+}
+
+// ---------------------------------------------------------------------------
+// /oauth2/userInfo, /oauth2/revoke, /logout
+
+fn user_info(engine: &Engine, headers: &HeaderMap) -> Reply {
+    let token = headers
+        .get(http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+        .map(str::trim);
+    let unauthorized = |description: &str| {
+        let mut r = oauth_error(StatusCode::UNAUTHORIZED, "invalid_token", description);
+        if let Ok(v) =
+            http::HeaderValue::from_str(&format!("Bearer error=\"invalid_token\", error_description=\"{description}\""))
+        {
+            r.headers_mut().insert(http::header::WWW_AUTHENTICATE, v);
+        }
+        r
+    };
+    let Some(token) = token else { return unauthorized("Access token is missing") };
+    let Ok((pool_id, key)) = engine.authorize(token) else { return unauthorized("Access token is invalid") };
+    let state = engine.lock();
+    let Some(user) = state.pools.get(&pool_id).and_then(|p| p.users.get(&key)) else {
+        return unauthorized("Access token is invalid");
+    };
+    // Cognito's userInfo answers every value as a string.
+    let mut out = serde_json::Map::new();
+    out.insert("sub".into(), json!(user.sub));
+    for (name, value) in &user.attributes {
+        if name != "sub" {
+            out.insert(name.clone(), json!(value));
+        }
+    }
+    out.insert("username".into(), json!(user.username));
+    json_reply(StatusCode::OK, &Value::Object(out))
+}
+
+fn revoke(engine: &Engine, headers: &HeaderMap, form: &BTreeMap<String, String>) -> Reply {
+    let bad = |code: &str, description: &str| oauth_error(StatusCode::BAD_REQUEST, code, description);
+    let (basic_id, basic_secret) = basic_auth(headers).unzip();
+    let Some(client_id) = basic_id.or_else(|| form.get("client_id").cloned()) else {
+        return bad("invalid_request", "client_id is missing");
+    };
+    let Some(token) = form.get("token") else { return bad("invalid_request", "token is missing") };
+    let secret = basic_secret.or_else(|| form.get("client_secret").cloned());
+    match engine.call::<op::RevokeToken>(idp::RevokeTokenRequest {
+        client_id: client_id.as_str().into(),
+        client_secret: secret.map(Sensitive::new),
+        token: Sensitive::new(token.clone()),
+        ..Default::default()
+    }) {
+        Ok(_) => {
+            let mut r = Response::new(Full::new(Bytes::new()));
+            *r.status_mut() = StatusCode::OK;
+            r
+        }
+        Err(fail) if fail.code.as_str() == "NotAuthorizedException" => bad("invalid_client", &fail.message),
+        Err(fail) if fail.code.as_str() == "ResourceNotFoundException" => bad("invalid_client", &fail.message),
+        Err(fail) if fail.code.as_str() == "UnauthorizedException" => bad("unauthorized_client", &fail.message),
+        Err(fail) => bad("invalid_request", &fail.message),
+    }
+}
+
+fn logout(engine: &Engine, query: &BTreeMap<String, String>) -> Reply {
+    let get = |k: &str| query.get(k).filter(|v| !v.is_empty()).cloned();
+    let Some(client_id) = get("client_id") else {
+        return error_page(StatusCode::BAD_REQUEST, "invalid_request", "client_id is missing.");
+    };
+    let client = {
+        let state = engine.lock();
+        Engine::pool_of_client(&state, &client_id)
+            .ok()
+            .and_then(|pool_id| state.pools.get(&pool_id).and_then(|p| p.clients.get(&client_id)).cloned())
+    };
+    let Some(client) = client else {
+        return error_page(StatusCode::BAD_REQUEST, "invalid_client", "Client does not exist.");
+    };
+    if let Some(logout_uri) = get("logout_uri") {
+        if !client.logout_ur_ls.iter().flatten().any(|u| *u == logout_uri) {
+            return error_page(
+                StatusCode::BAD_REQUEST,
+                "redirect_mismatch",
+                "logout_uri is not one of the client's sign-out URLs.",
+            );
+        }
+        return found(&logout_uri);
+    }
+    if let Some(redirect_uri) = get("redirect_uri") {
+        // Sign out, then sign in again: back to the sign-in page.
+        if !client.callback_ur_ls.iter().flatten().any(|u| *u == redirect_uri) {
+            return error_page(
+                StatusCode::BAD_REQUEST,
+                "redirect_mismatch",
+                "redirect_uri is not one of the client's callback URLs.",
+            );
+        }
+        let mut target = String::from("/oauth2/authorize?");
+        let pairs: Vec<(&str, String)> =
+            query.iter().filter(|(k, _)| k.as_str() != "logout_uri").map(|(k, v)| (k.as_str(), v.clone())).collect();
+        target.push_str(&encode_pairs(pairs.iter().map(|(k, v)| (*k, v.as_str()))));
+        return found(&target);
+    }
+    error_page(StatusCode::BAD_REQUEST, "invalid_request", "logout_uri or redirect_uri is required.")
+}
+
+// ---------------------------------------------------------------------------
+// Pages, redirects and encodings
+
+fn html_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+const STYLE: &str = "body{font-family:system-ui,sans-serif;max-width:24rem;margin:3rem auto;padding:0 1rem;color:#111;background:#fff}\
+h1{font-size:1.5rem}label{display:block;margin-top:1rem;font-weight:600}\
+input{display:block;width:100%;box-sizing:border-box;padding:.5rem;margin-top:.25rem;font-size:1rem;border:1px solid #555;border-radius:4px}\
+input:focus,button:focus{outline:3px solid #1a5fb4;outline-offset:2px}\
+button{margin-top:1.5rem;padding:.6rem 1.2rem;font-size:1rem;background:#1a5fb4;color:#fff;border:0;border-radius:4px;cursor:pointer}\
+.error{color:#a51d2d;border:1px solid #a51d2d;padding:.5rem;border-radius:4px;margin-top:1rem}\
+.note{color:#444;font-size:.9rem;margin-top:2rem}";
+
+fn page(status: StatusCode, title: &str, body: &str) -> Reply {
+    let html = format!(
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
+         <title>{title}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n<main>\n{body}\n</main>\n</body>\n</html>\n",
+        title = html_escape(title)
+    );
+    let mut r = Response::new(Full::new(Bytes::from(html)));
+    *r.status_mut() = status;
+    let h = r.headers_mut();
+    h.insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static("text/html; charset=utf-8"));
+    h.insert(http::header::CACHE_CONTROL, http::HeaderValue::from_static("no-store"));
+    h.insert("x-frame-options", http::HeaderValue::from_static("DENY"));
+    h.insert(
+        "content-security-policy",
+        http::HeaderValue::from_static("default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'"),
+    );
+    h.insert("referrer-policy", http::HeaderValue::from_static("no-referrer"));
+    r
+}
+
+fn sign_in_page(request_id: &str, username: &str, error: Option<&str>) -> Reply {
+    let (error_html, described) = match error {
+        Some(e) => (
+            format!("<p class=\"error\" id=\"error\" role=\"alert\">{}</p>\n", html_escape(e)),
+            " aria-describedby=\"error\" aria-invalid=\"true\"",
+        ),
+        None => (String::new(), ""),
+    };
+    let autofocus_user = if username.is_empty() { " autofocus" } else { "" };
+    let autofocus_pw = if username.is_empty() { "" } else { " autofocus" };
+    let body = format!(
+        "<h1>Sign in</h1>\n{error_html}<form method=\"post\" action=\"/login\">\n\
+         <input type=\"hidden\" name=\"request\" value=\"{request}\">\n\
+         <label for=\"username\">Username</label>\n\
+         <input id=\"username\" name=\"username\" type=\"text\" autocomplete=\"username\" autocapitalize=\"none\" \
+         spellcheck=\"false\" required value=\"{username}\"{described}{autofocus_user}>\n\
+         <label for=\"password\">Password</label>\n\
+         <input id=\"password\" name=\"password\" type=\"password\" autocomplete=\"current-password\" required{described}{autofocus_pw}>\n\
+         <button type=\"submit\">Sign in</button>\n</form>\n\
+         <p class=\"note\">Local pool hosted UI. Accounts are created through the API (sign-up from this page \
+         and multi-factor authentication are not available here yet).</p>",
+        request = html_escape(request_id),
+        username = html_escape(username),
+    );
+    let status = if error.is_some() { StatusCode::BAD_REQUEST } else { StatusCode::OK };
+    page(status, "Sign in", &body)
+}
+
+fn error_page(status: StatusCode, code: &str, message: &str) -> Reply {
+    let body = format!(
+        "<h1>Something went wrong</h1>\n<p class=\"error\" role=\"alert\"><strong>{}</strong>: {}</p>",
+        html_escape(code),
+        html_escape(message)
+    );
+    page(status, "Error", &body)
+}
+
+fn found(location: &str) -> Reply {
+    let mut r = Response::new(Full::new(Bytes::new()));
+    *r.status_mut() = StatusCode::FOUND;
+    if let Ok(v) = http::HeaderValue::from_str(location) {
+        r.headers_mut().insert(http::header::LOCATION, v);
+    }
+    r.headers_mut().insert(http::header::CACHE_CONTROL, http::HeaderValue::from_static("no-store"));
+    r
+}
+
+/// A 302 to `base` with `pairs` (and `state`) in the query, or in the
+/// fragment for the implicit flow.
+fn redirect_with(base: &str, fragment: bool, pairs: &[(&str, &str)], state: Option<&str>) -> Reply {
+    let mut all: Vec<(&str, &str)> = pairs.to_vec();
+    if let Some(s) = state {
+        all.push(("state", s));
+    }
+    let encoded = encode_pairs(all.into_iter());
+    let location = if fragment {
+        format!("{base}#{encoded}")
+    } else if base.contains('?') {
+        format!("{base}&{encoded}")
+    } else {
+        format!("{base}?{encoded}")
+    };
+    found(&location)
+}
+
+fn oauth_error(status: StatusCode, code: &str, description: &str) -> Reply {
+    json_reply(status, &json!({ "error": code, "error_description": description }))
+}
+
+fn json_reply(status: StatusCode, value: &Value) -> Reply {
+    let mut r = Response::new(Full::new(Bytes::from(value.to_string())));
+    *r.status_mut() = status;
+    r.headers_mut()
+        .insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static("application/json;charset=UTF-8"));
+    r.headers_mut().insert(http::header::CACHE_CONTROL, http::HeaderValue::from_static("no-store"));
+    r.headers_mut().insert(http::header::PRAGMA, http::HeaderValue::from_static("no-cache"));
+    r
+}
+
+fn is_form(headers: &HeaderMap) -> bool {
+    headers
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim().to_ascii_lowercase().starts_with("application/x-www-form-urlencoded"))
+}
+
+/// `Authorization: Basic base64(client_id:client_secret)`.
+fn basic_auth(headers: &HeaderMap) -> Option<(String, String)> {
+    use base64::Engine as _;
+    let value = headers.get(http::header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, rest) = value.split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let decoded = base64::engine::general_purpose::STANDARD.decode(rest.trim()).ok()?;
+    let text = String::from_utf8(decoded).ok()?;
+    let (id, secret) = text.split_once(':')?;
+    Some((form_decode(id), form_decode(secret)))
+}
+
+/// A random authorization code (UUID-shaped, as Cognito's are).
+fn uuid_like() -> String {
+    crate::engine::uuid_v4()
+}
+
+/// Parses `a=b&c=d` (form encoding: `+` is a space). Later keys win.
+pub(crate) fn parse_form(s: &str) -> BTreeMap<String, String> {
+    s.split('&')
+        .filter(|kv| !kv.is_empty())
+        .map(|kv| match kv.split_once('=') {
+            Some((k, v)) => (form_decode(k), form_decode(v)),
+            None => (form_decode(kv), String::new()),
+        })
+        .collect()
+}
+
+fn form_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'%' => {
+                let decoded = bytes
+                    .get(i + 1..i + 3)
+                    .and_then(|h| std::str::from_utf8(h).ok())
+                    .and_then(|h| u8::from_str_radix(h, 16).ok());
+                if let Some(b) = decoded {
+                    out.push(b);
+                    i += 3;
+                    continue;
+                }
+                out.push(b'%');
+            }
+            b'+' => out.push(b' '),
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Percent-encodes everything but RFC 3986's unreserved characters.
+fn percent_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+fn encode_pairs<'a>(pairs: impl Iterator<Item = (&'a str, &'a str)>) -> String {
+    pairs.map(|(k, v)| format!("{}={}", percent_encode(k), percent_encode(v))).collect::<Vec<_>>().join("&")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn forms_round_trip() {
+        let m = parse_form("a=1&b=x+y&c=%2Fz%3D&d");
+        assert_eq!(m["a"], "1");
+        assert_eq!(m["b"], "x y");
+        assert_eq!(m["c"], "/z=");
+        assert_eq!(m["d"], "");
+        assert_eq!(encode_pairs([("k", "a b/c")].into_iter()), "k=a%20b%2Fc");
+    }
+
+    #[test]
+    fn s256_matches_rfc7636_appendix_b() {
+        assert_eq!(s256("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"), "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM");
+    }
+
+    #[test]
+    fn escapes_html() {
+        assert_eq!(html_escape("<a href=\"x\">'&'</a>"), "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;");
+    }
+}

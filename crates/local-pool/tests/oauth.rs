@@ -1,0 +1,534 @@
+//! The hosted UI and OAuth 2.0 endpoints, driven with raw HTTP/1.1 as a
+//! browser and an OAuth client would: the authorize page, the login form,
+//! the redirect, the token endpoint (PKCE, client secrets, refresh),
+//! userInfo, revoke and logout, and Cognito's refusals.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::collections::BTreeMap;
+
+use base64::Engine as _;
+use cognito_wire::cognito_idp::{self as idp, OAuthFlowType, operation as op};
+use local_pool::{ClientOptions, LocalPool};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+const PW: &str = "Correct-Horse-1";
+const CALLBACK: &str = "http://127.0.0.1:9/callback";
+const LOGOUT: &str = "http://127.0.0.1:9/signed-out";
+const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+
+struct Reply {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: String,
+}
+
+impl Reply {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+    fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|_| panic!("not JSON: {}", self.body))
+    }
+    /// The query (or fragment) parameters of the Location header.
+    fn location_params(&self) -> BTreeMap<String, String> {
+        let location = self.header("location").expect("a Location header");
+        let rest = location.split_once(['?', '#']).map(|(_, q)| q).unwrap_or("");
+        parse(rest)
+    }
+}
+
+fn decode(s: &str) -> String {
+    let s = s.replace('+', " ");
+    let bytes = s.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%'
+            && let Some(b) = s.get(i + 1..i + 3).and_then(|h| u8::from_str_radix(h, 16).ok())
+        {
+            out.push(b);
+            i += 3;
+            continue;
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8(out).unwrap()
+}
+
+fn encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+fn form(pairs: &[(&str, &str)]) -> String {
+    pairs.iter().map(|(k, v)| format!("{}={}", encode(k), encode(v))).collect::<Vec<_>>().join("&")
+}
+
+fn parse(q: &str) -> BTreeMap<String, String> {
+    q.split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let (k, v) = p.split_once('=').unwrap_or((p, ""));
+            (decode(k), decode(v))
+        })
+        .collect()
+}
+
+async fn http(addr: &str, method: &str, target: &str, headers: &[(&str, &str)], body: &str) -> Reply {
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    let mut request = format!("{method} {target} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+    for (k, v) in headers {
+        request.push_str(&format!("{k}: {v}\r\n"));
+    }
+    if method == "POST" {
+        request.push_str(&format!("Content-Length: {}\r\n", body.len()));
+    }
+    request.push_str("\r\n");
+    request.push_str(body);
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).await.unwrap();
+    let text = String::from_utf8(raw).unwrap();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap();
+    let mut lines = head.split("\r\n");
+    let status = lines.next().unwrap().split(' ').nth(1).unwrap().parse().unwrap();
+    let headers =
+        lines.filter_map(|l| l.split_once(':')).map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned())).collect();
+    Reply { status, headers, body: body.to_owned() }
+}
+
+async fn get(addr: &str, target: &str) -> Reply {
+    http(addr, "GET", target, &[], "").await
+}
+
+async fn post_form(addr: &str, path: &str, pairs: &[(&str, &str)], extra: &[(&str, &str)]) -> Reply {
+    let mut headers = vec![("Content-Type", "application/x-www-form-urlencoded")];
+    headers.extend_from_slice(extra);
+    http(addr, "POST", path, &headers, &form(pairs)).await
+}
+
+struct Setup {
+    pool: LocalPool,
+    addr: String,
+    pool_id: String,
+    client_id: String,
+}
+
+async fn setup_with(secret: bool, flows: &[OAuthFlowType]) -> (Setup, Option<String>) {
+    let pool = LocalPool::start().await.unwrap();
+    let pool_id = pool.create_pool("hosted").unwrap();
+    let client = pool.create_client(&pool_id, ClientOptions { secret, ..ClientOptions::default() }).unwrap();
+    pool.engine()
+        .call::<op::UpdateUserPoolClient>(idp::UpdateUserPoolClientRequest {
+            user_pool_id: pool_id.clone(),
+            client_id: client.client_id.as_str().into(),
+            callback_ur_ls: Some(vec![CALLBACK.into()]),
+            logout_ur_ls: Some(vec![LOGOUT.into()]),
+            allowed_o_auth_flows: Some(flows.to_vec()),
+            allowed_o_auth_scopes: Some(
+                ["openid", "email", "profile", "aws.cognito.signin.user.admin"].map(String::from).to_vec(),
+            ),
+            allowed_o_auth_flows_user_pool_client: Some(true),
+            supported_identity_providers: Some(vec!["COGNITO".into()]),
+            ..Default::default()
+        })
+        .unwrap();
+    pool.create_user(&pool_id, "alice", PW, &[("email", "alice@example.com")]).unwrap();
+    let addr = pool.endpoint().trim_start_matches("http://").to_owned();
+    (Setup { pool, addr, pool_id, client_id: client.client_id }, client.client_secret)
+}
+
+async fn setup() -> Setup {
+    setup_with(false, &[OAuthFlowType::Code, OAuthFlowType::Implicit]).await.0
+}
+
+fn authorize_target(client_id: &str, extra: &[(&str, &str)]) -> String {
+    let mut pairs = vec![
+        ("response_type", "code"),
+        ("client_id", client_id),
+        ("redirect_uri", CALLBACK),
+        ("state", "st-123"),
+        ("scope", "openid email"),
+        ("code_challenge", CHALLENGE),
+        ("code_challenge_method", "S256"),
+    ];
+    for (k, v) in extra {
+        pairs.retain(|(pk, _)| pk != k);
+        if !v.is_empty() {
+            pairs.push((k, v));
+        }
+    }
+    format!("/oauth2/authorize?{}", form(&pairs))
+}
+
+/// The hidden `request` field of the sign-in page.
+fn request_id(page: &str) -> String {
+    let marker = "name=\"request\" value=\"";
+    let start = page.find(marker).expect("the sign-in form") + marker.len();
+    page[start..].split('"').next().unwrap().to_owned()
+}
+
+/// Shows the page and signs in; returns the redirect.
+async fn sign_in(s: &Setup, extra: &[(&str, &str)], password: &str) -> Reply {
+    let page = get(&s.addr, &authorize_target(&s.client_id, extra)).await;
+    assert_eq!(page.status, 200, "{} {:?}", page.body, page.header("location"));
+    let id = request_id(&page.body);
+    post_form(&s.addr, "/login", &[("request", &id), ("username", "alice"), ("password", password)], &[]).await
+}
+
+async fn exchange(s: &Setup, code: &str, verifier: &str) -> Reply {
+    post_form(
+        &s.addr,
+        "/oauth2/token",
+        &[
+            ("grant_type", "authorization_code"),
+            ("client_id", &s.client_id),
+            ("code", code),
+            ("redirect_uri", CALLBACK),
+            ("code_verifier", verifier),
+        ],
+        &[],
+    )
+    .await
+}
+
+#[tokio::test]
+async fn the_sign_in_page_is_plain_and_accessible() {
+    let s = setup().await;
+    let page = get(&s.addr, &authorize_target(&s.client_id, &[("login_hint", "alice")])).await;
+    assert_eq!(page.status, 200);
+    assert!(page.header("content-type").unwrap().starts_with("text/html"));
+    assert_eq!(page.header("cache-control"), Some("no-store"));
+    let html = &page.body;
+    assert!(html.contains("<html lang=\"en\">"));
+    assert!(html.contains("<label for=\"username\">") && html.contains("id=\"username\""));
+    assert!(html.contains("<label for=\"password\">") && html.contains("type=\"password\""));
+    assert!(html.contains("autocomplete=\"current-password\""));
+    assert!(html.contains("value=\"alice\""), "the login hint fills the username");
+    // No external assets: no scripts, no links to other origins.
+    assert!(!html.contains("<script") && !html.contains("http://") && !html.contains("https://"));
+    s.pool.stop().await;
+}
+
+#[tokio::test]
+async fn code_flow_with_pkce_end_to_end() {
+    let s = setup().await;
+    // A wrong password shows the page again, with the error announced.
+    let wrong = sign_in(&s, &[], "wrong-password-1").await;
+    assert_eq!(wrong.status, 400);
+    assert!(wrong.body.contains("role=\"alert\"") && wrong.body.contains("Incorrect username or password."));
+    // The same page can be used again.
+    let again = post_form(
+        &s.addr,
+        "/login",
+        &[("request", &request_id(&wrong.body)), ("username", "alice"), ("password", PW)],
+        &[],
+    )
+    .await;
+    assert_eq!(again.status, 302, "{}", again.body);
+    let location = again.header("location").unwrap();
+    assert!(location.starts_with(&format!("{CALLBACK}?")), "{location}");
+    let params = again.location_params();
+    assert_eq!(params["state"], "st-123");
+    let code = params["code"].clone();
+
+    let tokens = exchange(&s, &code, VERIFIER).await;
+    assert_eq!(tokens.status, 200, "{}", tokens.body);
+    let json = tokens.json();
+    assert_eq!(json["token_type"], "Bearer");
+    assert_eq!(json["expires_in"], 3600);
+    let access = json["access_token"].as_str().unwrap().to_owned();
+    let refresh = json["refresh_token"].as_str().unwrap().to_owned();
+    let id_token = json["id_token"].as_str().unwrap();
+    let claims: serde_json::Value = serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(id_token.split('.').nth(1).unwrap()).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(claims["cognito:username"], "alice");
+    assert_eq!(claims["aud"], s.client_id.as_str());
+
+    // The code is single-use.
+    let reused = exchange(&s, &code, VERIFIER).await;
+    assert_eq!(reused.status, 400);
+    assert_eq!(reused.json()["error"], "invalid_grant");
+
+    // userInfo with the access token.
+    let bearer = format!("Bearer {access}");
+    let info = http(&s.addr, "GET", "/oauth2/userInfo", &[("Authorization", &bearer)], "").await;
+    assert_eq!(info.status, 200, "{}", info.body);
+    assert_eq!(info.json()["email"], "alice@example.com");
+    assert_eq!(info.json()["username"], "alice");
+    let anonymous = get(&s.addr, "/oauth2/userInfo").await;
+    assert_eq!(anonymous.status, 401);
+    assert!(anonymous.header("www-authenticate").unwrap().starts_with("Bearer"));
+
+    // refresh_token grant.
+    let refreshed = post_form(
+        &s.addr,
+        "/oauth2/token",
+        &[("grant_type", "refresh_token"), ("client_id", &s.client_id), ("refresh_token", &refresh)],
+        &[],
+    )
+    .await;
+    assert_eq!(refreshed.status, 200, "{}", refreshed.body);
+    assert!(refreshed.json()["access_token"].is_string());
+    assert!(refreshed.json().get("refresh_token").is_none());
+
+    // Revoke, then the refresh token no longer works.
+    let revoked = post_form(&s.addr, "/oauth2/revoke", &[("token", &refresh), ("client_id", &s.client_id)], &[]).await;
+    assert_eq!(revoked.status, 200, "{}", revoked.body);
+    let after = post_form(
+        &s.addr,
+        "/oauth2/token",
+        &[("grant_type", "refresh_token"), ("client_id", &s.client_id), ("refresh_token", &refresh)],
+        &[],
+    )
+    .await;
+    assert_eq!(after.status, 400);
+    assert_eq!(after.json()["error"], "invalid_grant");
+    s.pool.stop().await;
+}
+
+#[tokio::test]
+async fn pkce_and_code_binding_are_enforced() {
+    let s = setup().await;
+    // A wrong verifier: invalid_grant, and the code is spent.
+    let code = sign_in(&s, &[], PW).await.location_params()["code"].clone();
+    let wrong = exchange(&s, &code, &"A".repeat(43)).await;
+    assert_eq!((wrong.status, wrong.json()["error"].as_str()), (400, Some("invalid_grant")));
+    assert_eq!(exchange(&s, &code, VERIFIER).await.json()["error"], "invalid_grant");
+
+    // A missing verifier.
+    let code = sign_in(&s, &[], PW).await.location_params()["code"].clone();
+    let missing = post_form(
+        &s.addr,
+        "/oauth2/token",
+        &[
+            ("grant_type", "authorization_code"),
+            ("client_id", &s.client_id),
+            ("code", &code),
+            ("redirect_uri", CALLBACK),
+        ],
+        &[],
+    )
+    .await;
+    assert_eq!(missing.json()["error"], "invalid_grant");
+
+    // A different redirect_uri than the one authorized.
+    let code = sign_in(&s, &[], PW).await.location_params()["code"].clone();
+    let other = post_form(
+        &s.addr,
+        "/oauth2/token",
+        &[
+            ("grant_type", "authorization_code"),
+            ("client_id", &s.client_id),
+            ("code", &code),
+            ("redirect_uri", "http://127.0.0.1:9/other"),
+            ("code_verifier", VERIFIER),
+        ],
+        &[],
+    )
+    .await;
+    assert_eq!(other.json()["error"], "invalid_grant");
+
+    // Codes live five minutes.
+    let code = sign_in(&s, &[], PW).await.location_params()["code"].clone();
+    s.pool.engine().advance_clock(301);
+    assert_eq!(exchange(&s, &code, VERIFIER).await.json()["error"], "invalid_grant");
+
+    // Form encoding is required; unknown grants are refused.
+    let json_body = http(
+        &s.addr,
+        "POST",
+        "/oauth2/token",
+        &[("Content-Type", "application/json")],
+        "{\"grant_type\":\"authorization_code\"}",
+    )
+    .await;
+    assert_eq!((json_body.status, json_body.json()["error"].as_str()), (400, Some("invalid_request")));
+    let password_grant =
+        post_form(&s.addr, "/oauth2/token", &[("grant_type", "password"), ("client_id", &s.client_id)], &[]).await;
+    assert_eq!(password_grant.json()["error"], "unsupported_grant_type");
+    s.pool.stop().await;
+}
+
+#[tokio::test]
+async fn authorize_refusals_follow_cognito() {
+    let s = setup().await;
+    // Bad client or redirect URI: an error page, never a redirect.
+    let unknown = get(&s.addr, &authorize_target("nosuchclient", &[])).await;
+    assert_eq!(unknown.status, 400);
+    assert!(unknown.header("location").is_none());
+    let mismatch = get(&s.addr, &authorize_target(&s.client_id, &[("redirect_uri", "http://evil.example/cb")])).await;
+    assert_eq!(mismatch.status, 400);
+    assert!(mismatch.header("location").is_none());
+    assert!(mismatch.body.contains("redirect_mismatch"));
+
+    // Other errors go back to the client with the state.
+    for (extra, error) in [
+        (vec![("scope", "openid phone")], "invalid_scope"),
+        (vec![("response_type", "id_token")], "unsupported_response_type"),
+        (vec![("code_challenge_method", "plain")], "invalid_request"),
+        (vec![("identity_provider", "Google")], "invalid_request"),
+        (vec![("prompt", "none")], "login_required"),
+    ] {
+        let r = get(&s.addr, &authorize_target(&s.client_id, &extra)).await;
+        assert_eq!(r.status, 302, "{extra:?}: {}", r.body);
+        assert!(r.header("location").unwrap().starts_with(CALLBACK));
+        let p = r.location_params();
+        assert_eq!(p["error"], error, "{extra:?} {p:?}");
+        assert_eq!(p["state"], "st-123");
+    }
+
+    // A client allowed only the implicit flow cannot use the code flow.
+    let (t, _) = setup_with(false, &[OAuthFlowType::Implicit]).await;
+    let r = get(&t.addr, &authorize_target(&t.client_id, &[])).await;
+    assert_eq!(r.location_params()["error"], "unauthorized_client");
+
+    // A login form without a valid page.
+    let stale =
+        post_form(&s.addr, "/login", &[("request", "forged"), ("username", "alice"), ("password", PW)], &[]).await;
+    assert_eq!(stale.status, 400);
+    assert!(stale.header("location").is_none());
+    s.pool.stop().await;
+    t.pool.stop().await;
+}
+
+#[tokio::test]
+async fn unconfirmed_users_and_mfa_get_a_clear_message() {
+    let s = setup().await;
+    s.pool
+        .engine()
+        .call::<op::SignUp>(idp::SignUpRequest {
+            client_id: s.client_id.as_str().into(),
+            username: "bob".into(),
+            password: Some(PW.to_owned().into()),
+            user_attributes: Some(vec![idp::AttributeType {
+                name: "email".into(),
+                value: Some("bob@example.com".to_owned().into()),
+                ..Default::default()
+            }]),
+            ..Default::default()
+        })
+        .unwrap();
+    let page = get(&s.addr, &authorize_target(&s.client_id, &[])).await;
+    let r = post_form(
+        &s.addr,
+        "/login",
+        &[("request", &request_id(&page.body)), ("username", "bob"), ("password", PW)],
+        &[],
+    )
+    .await;
+    assert_eq!(r.status, 400);
+    assert!(r.body.contains("not confirmed"), "{}", r.body);
+
+    s.pool
+        .engine()
+        .call::<op::SetUserPoolMfaConfig>(idp::SetUserPoolMfaConfigRequest {
+            user_pool_id: s.pool_id.clone(),
+            mfa_configuration: Some(idp::UserPoolMfaType::On),
+            software_token_mfa_configuration: Some(idp::SoftwareTokenMfaConfigType {
+                enabled: Some(true),
+                ..Default::default()
+            }),
+            ..Default::default()
+        })
+        .unwrap();
+    let r = sign_in(&s, &[], PW).await;
+    assert_eq!(r.status, 400);
+    assert!(r.body.contains("multi-factor authentication"), "{}", r.body);
+    s.pool.stop().await;
+}
+
+#[tokio::test]
+async fn clients_with_secrets_authenticate_at_the_token_endpoint() {
+    let (s, secret) = setup_with(true, &[OAuthFlowType::Code]).await;
+    let secret = secret.unwrap();
+    let code = sign_in(&s, &[], PW).await.location_params()["code"].clone();
+    let unauthenticated = exchange(&s, &code, VERIFIER).await;
+    assert_eq!((unauthenticated.status, unauthenticated.json()["error"].as_str()), (400, Some("invalid_client")));
+    // The failed client authentication did not spend the code.
+    let basic =
+        format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{}:{}", s.client_id, secret)));
+    let ok = post_form(
+        &s.addr,
+        "/oauth2/token",
+        &[
+            ("grant_type", "authorization_code"),
+            ("client_id", &s.client_id),
+            ("code", &code),
+            ("redirect_uri", CALLBACK),
+            ("code_verifier", VERIFIER),
+        ],
+        &[("Authorization", &basic)],
+    )
+    .await;
+    assert_eq!(ok.status, 200, "{}", ok.body);
+    let cc = post_form(&s.addr, "/oauth2/token", &[("grant_type", "client_credentials")], &[("Authorization", &basic)])
+        .await;
+    assert_eq!(cc.json()["error"], "unsupported_grant_type");
+    s.pool.stop().await;
+}
+
+#[tokio::test]
+async fn implicit_flow_returns_tokens_in_the_fragment() {
+    let s = setup().await;
+    let r = sign_in(&s, &[("response_type", "token"), ("code_challenge", ""), ("code_challenge_method", "")], PW).await;
+    assert_eq!(r.status, 302, "{}", r.body);
+    let location = r.header("location").unwrap();
+    assert!(location.starts_with(&format!("{CALLBACK}#")), "{location}");
+    let p = r.location_params();
+    assert!(p.contains_key("access_token") && p.contains_key("id_token"));
+    assert!(!p.contains_key("refresh_token"));
+    assert_eq!(p["token_type"], "Bearer");
+    assert_eq!(p["state"], "st-123");
+    s.pool.stop().await;
+}
+
+#[tokio::test]
+async fn logout_redirects_only_to_registered_urls() {
+    let s = setup().await;
+    let ok = get(&s.addr, &format!("/logout?{}", form(&[("client_id", &s.client_id), ("logout_uri", LOGOUT)]))).await;
+    assert_eq!(ok.status, 302);
+    assert_eq!(ok.header("location"), Some(LOGOUT));
+    let bad = get(
+        &s.addr,
+        &format!("/logout?{}", form(&[("client_id", &s.client_id), ("logout_uri", "http://evil.example/")])),
+    )
+    .await;
+    assert_eq!(bad.status, 400);
+    assert!(bad.header("location").is_none());
+    // Sign out and sign in again: back to the sign-in page.
+    let relogin = get(
+        &s.addr,
+        &format!(
+            "/logout?{}",
+            form(&[("client_id", &s.client_id), ("redirect_uri", CALLBACK), ("response_type", "code")])
+        ),
+    )
+    .await;
+    assert_eq!(relogin.status, 302);
+    assert!(relogin.header("location").unwrap().starts_with("/oauth2/authorize?"));
+    s.pool.stop().await;
+}
+
+#[tokio::test]
+async fn discovery_names_the_hosted_ui_endpoints() {
+    let s = setup().await;
+    let r = get(&s.addr, &format!("/{}/.well-known/openid-configuration", s.pool_id)).await;
+    let json = r.json();
+    assert_eq!(json["token_endpoint"], format!("http://{}/oauth2/token", s.addr));
+    assert_eq!(json["authorization_endpoint"], format!("http://{}/oauth2/authorize", s.addr));
+    s.pool.stop().await;
+}
