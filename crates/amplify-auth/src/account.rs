@@ -160,6 +160,10 @@ fn attributes(map: &BTreeMap<String, String>) -> Option<Vec<AttributeType>> {
 
 const AUTO_SIGN_IN_LIFETIME_MS: i64 = 3 * 60 * 1000;
 
+/// How often auto sign-in retries while a confirmation link is pending
+/// (Amplify: 5 s).
+pub(crate) const LINK_POLL: std::time::Duration = std::time::Duration::from_secs(5);
+
 impl Auth {
     fn secret_hash_for(&self, username: &str) -> Result<Option<Sensitive<String>>, AuthError> {
         match self.shared.config.client_secret() {
@@ -212,9 +216,12 @@ impl Auth {
                 expires_at_ms: now_ms().saturating_add(AUTO_SIGN_IN_LIFETIME_MS),
             });
         }
+        let link = self.shared.config.sign_up_verification_method() == "link";
         let next_step = match (out.user_confirmed, options.auto_sign_in) {
             (true, true) => SignUpStep::CompleteAutoSignIn,
             (true, false) => SignUpStep::Done,
+            // With links, auto sign-in waits for the person to follow it.
+            (false, true) if link => SignUpStep::CompleteAutoSignIn,
             (false, _) => SignUpStep::ConfirmSignUp { code_delivery_details: delivery(out.code_delivery_details) },
         };
         Ok(SignUpOutput { is_sign_up_complete: out.user_confirmed, user_id: out.user_sub, next_step })
@@ -283,6 +290,9 @@ impl Auth {
         if auto.expires_at_ms <= now_ms() {
             return Err(AuthError::invalid_state("auto sign-in expired (3 minutes); call sign_in"));
         }
+        if !auto.confirmed && self.shared.config.sign_up_verification_method() == "link" {
+            return self.poll_sign_in(auto).await;
+        }
         if !auto.confirmed {
             let username = auto.username.clone();
             if let Ok(mut slot) = self.shared.auto_sign_in.lock() {
@@ -297,6 +307,27 @@ impl Auth {
         }
         let password = auto.password.as_ref().map(|p| p.as_str());
         self.sign_in(&auto.username, password, SignInOptions::default()).await
+    }
+
+    /// Link verification: sign in every [`LINK_POLL`] until the account is
+    /// confirmed (the sign-in stops answering `CONFIRM_SIGN_UP`) or the
+    /// 3 minutes of the auto sign-in run out (Amplify's behaviour).
+    async fn poll_sign_in(&self, auto: AutoSignIn) -> Result<SignInOutput, AuthError> {
+        let password = auto.password.as_ref().map(|p| p.as_str());
+        loop {
+            let out = self.sign_in(&auto.username, password, SignInOptions::default()).await?;
+            if out.next_step != crate::SignInStep::ConfirmSignUp {
+                return Ok(out);
+            }
+            let left = auto.expires_at_ms.saturating_sub(now_ms());
+            if left <= 0 {
+                return Err(AuthError::invalid_state(
+                    "the confirmation link was not followed within 3 minutes; call sign_in",
+                ));
+            }
+            let wait = LINK_POLL.min(std::time::Duration::from_millis(u64::try_from(left).unwrap_or(0)));
+            tokio::time::sleep(wait).await;
+        }
     }
 
     /// Starts a password reset (Amplify's `resetPassword`): a code is sent.

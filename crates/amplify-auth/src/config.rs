@@ -351,6 +351,14 @@ impl AuthConfigBuilder {
         self
     }
 
+    /// How sign-up is confirmed: `code` (default) or `link` (then
+    /// [`crate::Auth::auto_sign_in`] polls until the link is followed).
+    #[must_use]
+    pub fn sign_up_verification_method(mut self, method: impl Into<String>) -> Self {
+        self.sign_up_verification_method = Some(method.into());
+        self
+    }
+
     /// How long before expiry tokens are refreshed (default
     /// [`DEFAULT_EXPIRY_TOLERANCE`]).
     #[must_use]

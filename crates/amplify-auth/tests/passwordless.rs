@@ -131,3 +131,35 @@ async fn auto_sign_in_hands_the_sign_up_session_to_user_auth() {
     let err = auth.auto_sign_in().await.unwrap_err();
     assert!(matches!(err, AuthError::InvalidState(_)), "{err:?}");
 }
+
+#[tokio::test]
+async fn auto_sign_in_with_link_verification_polls_until_confirmed() {
+    let env = env().await;
+    let auth = amplify_auth::Auth::new(env.config().sign_up_verification_method("link").build().unwrap()).unwrap();
+    let options = amplify_auth::SignUpOptions {
+        user_attributes: [("email".to_owned(), "sol@example.com".to_owned())].into(),
+        auto_sign_in: true,
+        ..Default::default()
+    };
+    let out = auth.sign_up("sol", PW, options).await.unwrap();
+    assert_eq!(out.next_step, amplify_auth::SignUpStep::CompleteAutoSignIn);
+    let polling = tokio::spawn({
+        let auth = auth.clone();
+        async move { auth.auto_sign_in().await }
+    });
+    // The person follows the link a moment later.
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert!(!polling.is_finished(), "still waiting for the link");
+    env.pool
+        .engine()
+        .call::<cognito_wire::cognito_idp::operation::AdminConfirmSignUp>(
+            cognito_wire::cognito_idp::AdminConfirmSignUpRequest {
+                user_pool_id: env.pool_id.clone(),
+                username: "sol".into(),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    let out = tokio::time::timeout(std::time::Duration::from_secs(20), polling).await.unwrap().unwrap().unwrap();
+    assert!(out.is_signed_in, "{:?}", out.next_step);
+}
