@@ -86,7 +86,8 @@ fn bench(c: &mut Criterion) {
                         });
                     }
                 });
-                // Time per call per thread: flat means it scales.
+                // Wall time over all calls: with perfect scaling it falls
+                // as threads are added (each call bumps shared refcounts).
                 start.elapsed()
             });
         });
