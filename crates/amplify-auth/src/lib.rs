@@ -32,6 +32,7 @@ mod session;
 mod steps;
 pub mod transport;
 mod user;
+pub mod verify;
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
