@@ -98,9 +98,9 @@ async fn signed_in_credentials_use_the_logins_map_and_are_fetched_once() {
     record.refresh_token = Some("refresh-1".into());
     auth.token_store().save(&record).await.unwrap();
 
-    // 1,000 concurrent callers: one GetId, one GetCredentialsForIdentity.
+    // 10,000 concurrent callers: one GetId, one GetCredentialsForIdentity.
     let mut set = tokio::task::JoinSet::new();
-    for _ in 0..1000 {
+    for _ in 0..10_000 {
         let auth = auth.clone();
         set.spawn(async move { auth.fetch_auth_session(false).await });
     }
