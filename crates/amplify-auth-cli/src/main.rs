@@ -31,8 +31,27 @@ use token_store::FileStorage;
 struct Cli {
     #[command(flatten)]
     target: Target,
+    /// Read passwords from standard input (one line each) even on a terminal.
+    #[arg(long, global = true)]
+    password_stdin: bool,
+    /// `text` (default) or `json` (machine-readable results).
+    #[arg(long, global = true, default_value = "text", value_parser = ["text", "json"])]
+    output: String,
     #[command(subcommand)]
     command: Command,
+}
+
+/// Output and input settings shared by the commands.
+#[derive(Debug, Clone, Copy)]
+struct Io {
+    json: bool,
+    password_stdin: bool,
+}
+
+static IO: std::sync::OnceLock<Io> = std::sync::OnceLock::new();
+
+fn io() -> Io {
+    IO.get().copied().unwrap_or(Io { json: false, password_stdin: false })
 }
 
 /// Which pool and client: a config file, flags/environment, or the local pool.
@@ -276,7 +295,7 @@ fn read_secret(prompt: &str, env: &str) -> Result<String> {
         return Ok(value);
     }
     let stdin = std::io::stdin();
-    if stdin.is_terminal() {
+    if stdin.is_terminal() && !io().password_stdin {
         return rpassword::prompt_password(prompt).context("reading the password");
     }
     let mut line = String::new();
@@ -343,7 +362,71 @@ impl Session {
     }
 }
 
+/// Whether to walk the steps interactively: a terminal on both ends and
+/// text output.
+fn interactive() -> bool {
+    !io().json && std::io::stdin().is_terminal() && std::io::stdout().is_terminal()
+}
+
+/// The prompt for a step that needs an answer, and whether the answer is a
+/// secret (typed without echo); `None` when nothing is asked.
+fn prompt_for(step: &SignInStep) -> Option<(&'static str, bool)> {
+    Some(match step {
+        SignInStep::ConfirmSignInWithSmsCode { .. } | SignInStep::ConfirmSignInWithEmailCode { .. } => {
+            ("Code: ", false)
+        }
+        SignInStep::ConfirmSignInWithTotpCode | SignInStep::ContinueSignInWithTotpSetup { .. } => {
+            ("Code from the authenticator app: ", false)
+        }
+        SignInStep::ConfirmSignInWithPassword => ("Password: ", true),
+        SignInStep::ConfirmSignInWithNewPasswordRequired { .. } => ("New password: ", true),
+        SignInStep::ContinueSignInWithMfaSelection { .. }
+        | SignInStep::ContinueSignInWithMfaSetupSelection { .. }
+        | SignInStep::ContinueSignInWithFirstFactorSelection { .. } => ("Choice: ", false),
+        SignInStep::ContinueSignInWithEmailSetup => ("Email address for MFA codes: ", false),
+        SignInStep::ConfirmSignInWithCustomChallenge { .. } => ("Answer: ", false),
+        _ => return None,
+    })
+}
+
+/// Prints the step; on a terminal, asks for each answer and continues
+/// until the sign-in is done or ends.
+async fn walk_sign_in(auth: &Auth, mut out: SignInOutput) -> Result<()> {
+    loop {
+        print_sign_in(&out);
+        if !interactive() {
+            return Ok(());
+        }
+        let Some((prompt, secret)) = prompt_for(&out.next_step) else { return Ok(()) };
+        let answer = if secret {
+            rpassword::prompt_password(prompt).context("reading the answer")?
+        } else {
+            print!("{prompt}");
+            std::io::stdout().flush()?;
+            let mut line = String::new();
+            std::io::stdin().lock().read_line(&mut line).context("reading the answer")?;
+            line.trim().to_owned()
+        };
+        match auth.confirm_sign_in(&answer, ConfirmOptions::default()).await {
+            Ok(next) => out = next,
+            // A wrong code: say so and ask again (the step stays pending).
+            Err(err)
+                if err.is_service("CodeMismatchException")
+                    || matches!(err, amplify_auth::AuthError::Validation { .. }) =>
+            {
+                eprintln!("{err}");
+            }
+            Err(err) => return Err(err.into()),
+        }
+    }
+}
+
 fn print_sign_in(out: &SignInOutput) {
+    if io().json {
+        let json = serde_json::json!({ "isSignedIn": out.is_signed_in, "nextStep": out.next_step });
+        println!("{json}");
+        return;
+    }
     println!("isSignedIn: {}", out.is_signed_in);
     println!("nextStep: {}", out.next_step);
     match &out.next_step {
@@ -450,12 +533,12 @@ async fn command(auth: &Auth, command: Command) -> Result<()> {
             };
             let options = SignInOptions { auth_flow, preferred_challenge, client_metadata: None };
             let out = auth.sign_in(&username, password.as_deref(), options).await?;
-            print_sign_in(&out);
+            walk_sign_in(auth, out).await?;
         }
         Command::ConfirmSignIn { answer, attributes } => {
             let options = ConfirmOptions { user_attributes: attributes.into_iter().collect(), ..Default::default() };
             let out = auth.confirm_sign_in(&answer, options).await?;
-            print_sign_in(&out);
+            walk_sign_in(auth, out).await?;
         }
         Command::Session { force_refresh } => {
             let session = auth.fetch_auth_session(force_refresh).await?;
@@ -476,7 +559,11 @@ async fn command(auth: &Auth, command: Command) -> Result<()> {
         }
         Command::Whoami => {
             let user = auth.get_current_user().await?;
-            println!("{} ({})", user.username, user.user_id);
+            if io().json {
+                println!("{}", serde_json::json!({ "username": user.username, "userId": user.user_id }));
+            } else {
+                println!("{} ({})", user.username, user.user_id);
+            }
         }
         Command::PrintAccessToken => {
             let tokens = auth.fetch_auth_session(false).await?.tokens.context("not signed in")?;
@@ -594,6 +681,30 @@ async fn command(auth: &Auth, command: Command) -> Result<()> {
     Ok(())
 }
 
+/// What to do next, for the errors where we know.
+fn advice(err: &amplify_auth::AuthError) -> Option<&'static str> {
+    use amplify_auth::AuthError;
+    Some(match err {
+        AuthError::UserAlreadyAuthenticated => "run `amplify-auth sign-out` first",
+        AuthError::NotSignedIn => "run `amplify-auth sign-in <username>`",
+        AuthError::InvalidState(m) if m.contains("expired") || m.contains("sign_in first") => {
+            "start again with `amplify-auth sign-in <username>`"
+        }
+        AuthError::Transport { .. } => "check the network and the endpoint, then try again",
+        _ => match err.name() {
+            "NotAuthorizedException" => "check the username and password (or whether the session was revoked)",
+            "UserNotConfirmedException" => "confirm the account: `amplify-auth confirm-sign-up <username> <code>`",
+            "CodeMismatchException" => "check the code, or ask for a new one (`amplify-auth resend-code <username>`)",
+            "ExpiredCodeException" => "ask for a new code (`amplify-auth resend-code <username>`)",
+            "UsernameExistsException" => "sign in instead, or choose another username",
+            "InvalidPasswordException" => "choose a password that meets the pool's policy",
+            "PasswordResetRequiredException" => "reset it: `amplify-auth reset-password <username>`",
+            "LimitExceededException" | "TooManyRequestsException" => "wait a moment and try again",
+            _ => return None,
+        },
+    })
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
@@ -605,10 +716,14 @@ fn main() -> ExitCode {
     };
     // The local pool logs each request it serves on stderr (one line each;
     // LOCAL_POOL_QUIET=1 silences it); the commands print on stdout.
+    let _ = IO.set(Io { json: cli.output == "json", password_stdin: cli.password_stdin });
     match runtime.block_on(run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("amplify-auth: {err:#}");
+            if let Some(hint) = err.downcast_ref::<amplify_auth::AuthError>().and_then(advice) {
+                eprintln!("hint: {hint}");
+            }
             ExitCode::FAILURE
         }
     }

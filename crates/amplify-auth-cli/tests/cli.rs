@@ -82,9 +82,27 @@ fn authenticator_commands_against_the_local_pool() {
     let code = last_code(&home, "rae");
     assert!(run(&home, &["confirm-sign-up", "rae", &code], &[]).contains("DONE"));
     let (ok, _, err) = try_run(&home, &["sign-in", "rae"], &[("AMPLIFY_AUTH_PASSWORD", "Wr0ng-Passw0rd!")]);
-    assert!(!ok && err.contains("NotAuthorizedException"), "{err}");
-    let out = run(&home, &["sign-in", "rae"], &pw);
-    assert!(out.contains("isSignedIn: true") && out.contains("nextStep: DONE"), "{out}");
+    assert!(!ok && err.contains("NotAuthorizedException") && err.contains("hint: check the username"), "{err}");
+    // Scripted: the password on standard input, JSON output.
+    let mut child = Command::new(BIN)
+        .args(["--output", "json", "--password-stdin", "sign-in", "rae"])
+        .env("AMPLIFY_AUTH_HOME", &home)
+        .env("LOCAL_POOL_QUIET", "1")
+        .env_remove("AMPLIFY_AUTH_PASSWORD")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(&mut child.stdin.take().unwrap(), format!("{PW}\n").as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["isSignedIn"], true);
+    assert_eq!(json["nextStep"]["signInStep"], "DONE");
+    let (ok, _, err) = try_run(&home, &["sign-in", "rae"], &pw);
+    assert!(!ok && err.contains("hint: run `amplify-auth sign-out` first"), "{err}");
+    let who: serde_json::Value = serde_json::from_str(&run(&home, &["--output", "json", "whoami"], &[])).unwrap();
+    assert_eq!(who["username"], "rae");
 
     // The session persists between processes.
     assert!(run(&home, &["whoami"], &[]).starts_with("rae ("));
