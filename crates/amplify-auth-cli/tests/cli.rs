@@ -181,3 +181,42 @@ fn authenticator_commands_against_the_local_pool() {
     assert!(!ok && err.contains("signed in"), "{err}");
     std::fs::remove_dir_all(&home).unwrap();
 }
+
+/// On a terminal, `sign-in` asks for the password (hidden) and then for
+/// each step's answer until DONE. A pseudo-terminal comes from util-linux's
+/// `script`; the answers are typed ahead on its input.
+#[test]
+fn interactive_sign_in_walks_the_steps_on_a_terminal() {
+    let home = temp_dir("tty");
+    let pw = [("AMPLIFY_AUTH_PASSWORD", PW)];
+    run(&home, &["local-pool", "create-user", "tia"], &pw);
+    run(&home, &["sign-in", "tia"], &pw);
+    let out = run(&home, &["mfa", "setup-totp"], &[]);
+    let secret = out.lines().find_map(|l| l.strip_prefix("secret: ")).unwrap().to_owned();
+    let now = || std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+    run(&home, &["mfa", "verify-totp", &local_pool::current_totp(&secret, now()).unwrap()], &[]);
+    run(&home, &["mfa", "set", "--totp", "preferred"], &[]);
+    run(&home, &["sign-out"], &[]);
+
+    let code = local_pool::current_totp(&secret, now()).unwrap();
+    let mut child = Command::new("script")
+        .args(["-qec", &format!("{BIN} sign-in tia"), "/dev/null"])
+        .env("AMPLIFY_AUTH_HOME", &home)
+        .env("LOCAL_POOL_QUIET", "1")
+        .env_remove("AMPLIFY_AUTH_PASSWORD")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("util-linux `script` provides the pseudo-terminal");
+    std::io::Write::write_all(&mut child.stdin.take().unwrap(), format!("{PW}\n{code}\n").as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    let password_prompt = text.find("Password:").expect("a password prompt");
+    let mfa_step = text.find("nextStep: CONFIRM_SIGN_IN_WITH_TOTP_CODE").expect("the MFA step");
+    let code_prompt = text.find("Code from the authenticator app:").expect("a code prompt");
+    let done = text.find("nextStep: DONE").expect("signed in");
+    assert!(password_prompt < mfa_step && mfa_step < code_prompt && code_prompt < done, "{text}");
+    assert!(run(&home, &["whoami"], &[]).starts_with("tia ("));
+    std::fs::remove_dir_all(&home).unwrap();
+}
