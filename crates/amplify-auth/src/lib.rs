@@ -19,6 +19,8 @@
 //!   or a builder.
 //! - [`machine`]: the sign-in conversation as a pure state machine.
 //! - [`Auth`]: the driver: network, storage, hub.
+//! - [`oauth`]: sign-in through the hosted UI (`sign_in_with_redirect`,
+//!   PKCE, a loopback redirect listener).
 //! - [`transport`]: the HTTP seam (hyper + rustls by default), retries.
 
 mod account;
@@ -27,6 +29,7 @@ pub mod config;
 mod credentials;
 mod error;
 pub mod machine;
+pub mod oauth;
 mod random;
 mod session;
 mod steps;
@@ -45,6 +48,9 @@ pub use config::{AuthConfig, AuthConfigBuilder, AuthFlow, RetryPolicy};
 pub use credentials::AwsCredentials;
 pub use error::{AuthError, Delivery};
 pub use machine::ConfirmOptions;
+pub use oauth::{
+    OAuthPrompt, OAuthProvider, RedirectListener, RedirectSignIn, SignInWithRedirectOptions, listen_for_redirect,
+};
 pub use session::AuthTokens;
 pub use steps::{CodeDeliveryDetails, MfaType, SignInOutput, SignInStep, TotpSetupDetails};
 pub use user::{MfaPreference, MfaPreferences, UpdateAttributeOutput, UpdateAttributeStep};

@@ -175,6 +175,12 @@ impl Caller {
         Self { transport, retry, user_agent: HeaderValue::from_static(USER_AGENT) }
     }
 
+    /// The transport under this caller (for the hosted UI's form-encoded
+    /// OAuth endpoints, which are not Cognito operations).
+    pub(crate) fn transport(&self) -> &Arc<dyn Transport> {
+        &self.transport
+    }
+
     /// Sends operation `O` to `endpoint` and decodes its output; `action`
     /// names the public API for the user agent (`signIn`, `fetchAuthSession`).
     pub async fn call<O: Operation>(
