@@ -79,6 +79,20 @@ impl Shared {
     }
 }
 
+/// Decodes a JWT's header and claims **without verifying it** (Amplify's
+/// `decodeJWT`): for reading your own tokens. To trust a token someone sent
+/// you, use [`verify::TokenVerifier`].
+///
+/// ```
+/// let token = "eyJhbGciOiJub25lIn0.eyJzdWIiOiJhYmMiLCJleHAiOjQxMDI0NDQ4MDB9.";
+/// let jwt = amplify_auth::decode_jwt(token).unwrap();
+/// assert_eq!(jwt.claims().sub.as_deref(), Some("abc"));
+/// assert!(amplify_auth::decode_jwt("not a token").is_err());
+/// ```
+pub fn decode_jwt(token: &str) -> Result<token_store::Jwt, token_store::JwtError> {
+    token_store::Jwt::decode(token)
+}
+
 /// Milliseconds since the Unix epoch (0 if the clock is before 1970).
 pub(crate) fn now_ms() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
