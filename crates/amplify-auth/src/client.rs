@@ -79,6 +79,8 @@ pub struct AuthBuilder {
     transport: Option<Arc<dyn Transport>>,
     hub: Option<(Hub, AuthChannelKey)>,
     device_name: Option<String>,
+    token_provider: Option<Arc<dyn crate::providers::TokenProvider>>,
+    credentials_provider: Option<Arc<dyn crate::providers::CredentialsProvider>>,
 }
 
 impl fmt::Debug for AuthBuilder {
@@ -128,6 +130,21 @@ impl AuthBuilder {
         self
     }
 
+    /// Use your own source of tokens (see [`crate::providers`]): the
+    /// session API and the account calls then use its tokens.
+    #[must_use]
+    pub fn token_provider(mut self, provider: Arc<dyn crate::providers::TokenProvider>) -> Self {
+        self.token_provider = Some(provider);
+        self
+    }
+
+    /// Use your own source of AWS credentials (see [`crate::providers`]).
+    #[must_use]
+    pub fn credentials_provider(mut self, provider: Arc<dyn crate::providers::CredentialsProvider>) -> Self {
+        self.credentials_provider = Some(provider);
+        self
+    }
+
     /// Builds the client.
     pub fn build(self) -> Result<Auth, AuthError> {
         let transport: Arc<dyn Transport> = match self.transport {
@@ -149,6 +166,8 @@ impl AuthBuilder {
                 creds: Default::default(),
                 conversation: tokio::sync::Mutex::new(None),
                 device_name: self.device_name,
+                token_provider: self.token_provider,
+                credentials_provider: self.credentials_provider,
                 auto_sign_in: Mutex::new(None),
             }),
         })
@@ -195,7 +214,16 @@ impl Auth {
     /// A builder, to choose storage, transport or hub.
     #[must_use]
     pub fn builder(config: AuthConfig) -> AuthBuilder {
-        AuthBuilder { config, storage: None, layout: Layout::Native, transport: None, hub: None, device_name: None }
+        AuthBuilder {
+            config,
+            storage: None,
+            layout: Layout::Native,
+            transport: None,
+            hub: None,
+            device_name: None,
+            token_provider: None,
+            credentials_provider: None,
+        }
     }
 
     /// The configuration.
@@ -467,6 +495,9 @@ impl Auth {
     /// user is signed in. Transient refresh failures are errors and keep
     /// the stored tokens.
     pub async fn fetch_auth_session(&self, force_refresh: bool) -> Result<AuthSession, AuthError> {
+        if self.shared.token_provider.is_some() || self.shared.credentials_provider.is_some() {
+            return self.fetch_from_providers(force_refresh).await;
+        }
         let cached = self.shared.session(force_refresh).await?;
         let issued = self.shared.credentials(cached.as_deref(), force_refresh).await?;
         Ok(AuthSession {
@@ -474,6 +505,29 @@ impl Auth {
             identity_id: issued.as_ref().map(|i| i.identity_id.clone()),
             credentials: issued.map(|i| i.credentials.clone()),
         })
+    }
+
+    /// The session when a custom token or credentials provider is set.
+    async fn fetch_from_providers(&self, force_refresh: bool) -> Result<AuthSession, AuthError> {
+        let tokens = self.tokens(force_refresh).await?;
+        let (identity_id, credentials) = match &self.shared.credentials_provider {
+            Some(provider) => provider.get_credentials(tokens.as_deref(), force_refresh).await?.unzip(),
+            None => {
+                let id_token = tokens.as_ref().map(|t| t.id_token.as_ref().map(|j| j.raw()));
+                let issued = self.shared.credentials_for(id_token, force_refresh).await?;
+                (issued.as_ref().map(|i| i.identity_id.clone()), issued.map(|i| i.credentials.clone()))
+            }
+        };
+        Ok(AuthSession { tokens, identity_id, credentials })
+    }
+
+    /// The current tokens: from the custom token provider when one is set,
+    /// else the Cognito session (refreshed when needed).
+    pub(crate) async fn tokens(&self, force_refresh: bool) -> Result<Option<Arc<AuthTokens>>, AuthError> {
+        match &self.shared.token_provider {
+            Some(provider) => provider.get_tokens(force_refresh).await,
+            None => Ok(self.shared.session(force_refresh).await?.map(|c| c.tokens.clone())),
+        }
     }
 
     /// The tokens as stored, without refreshing (they may be expired).
@@ -490,19 +544,19 @@ impl Auth {
 
     /// The signed-in user (Amplify's `getCurrentUser`).
     pub async fn get_current_user(&self) -> Result<CurrentUser, AuthError> {
-        let session = self.shared.session(false).await?.ok_or(AuthError::NotSignedIn)?;
+        let tokens = self.tokens(false).await?.ok_or(AuthError::NotSignedIn)?;
         Ok(CurrentUser {
-            username: session.tokens.username.clone(),
-            user_id: session.tokens.user_sub.clone().unwrap_or_default(),
-            sign_in_details: session.tokens.sign_in_details.clone(),
+            username: tokens.username.clone(),
+            user_id: tokens.user_sub.clone().unwrap_or_default(),
+            sign_in_details: tokens.sign_in_details.clone(),
         })
     }
 
     /// A valid access token, refreshing first when needed; the error when
     /// nobody is signed in.
     pub(crate) async fn access_token(&self) -> Result<String, AuthError> {
-        let session = self.shared.session(false).await?.ok_or(AuthError::NotSignedIn)?;
-        Ok(session.tokens.access_token.raw().expose_secret().to_owned())
+        let tokens = self.tokens(false).await?.ok_or(AuthError::NotSignedIn)?;
+        Ok(tokens.access_token.raw().expose_secret().to_owned())
     }
 
     /// Signs out (Amplify's `signOut`). Local: revokes the refresh token

@@ -118,9 +118,19 @@ impl Shared {
         session: Option<&Cached>,
         force_refresh: bool,
     ) -> Result<Option<Arc<Issued>>, AuthError> {
+        let signed_in = session.map(|c| c.record.id_token.as_ref());
+        self.credentials_for(signed_in, force_refresh).await
+    }
+
+    /// Credentials for a signed-in user (`Some(id_token)`) or a guest (`None`).
+    pub(crate) async fn credentials_for(
+        &self,
+        signed_in: Option<Option<&SecretString>>,
+        force_refresh: bool,
+    ) -> Result<Option<Arc<Issued>>, AuthError> {
         let Some(identity_pool_id) = self.config.identity_pool_id() else { return Ok(None) };
-        let id_token = match session {
-            Some(c) => Some(c.record.id_token.as_ref().ok_or_else(|| {
+        let id_token = match signed_in {
+            Some(token) => Some(token.ok_or_else(|| {
                 AuthError::invalid_state("identity-pool credentials need an ID token, and the session has none")
             })?),
             None if self.config.allow_guest_access() => None,

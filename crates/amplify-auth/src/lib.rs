@@ -30,6 +30,7 @@ mod credentials;
 mod error;
 pub mod machine;
 pub mod oauth;
+pub mod providers;
 mod random;
 mod session;
 mod steps;
@@ -37,6 +38,7 @@ pub mod transport;
 mod user;
 pub mod verify;
 
+use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 pub use account::{
@@ -67,6 +69,8 @@ pub(crate) struct Shared {
     /// The sign-in conversation in progress (serialises sign-in calls).
     pub(crate) conversation: tokio::sync::Mutex<Option<machine::SignInMachine>>,
     pub(crate) device_name: Option<String>,
+    pub(crate) token_provider: Option<Arc<dyn providers::TokenProvider>>,
+    pub(crate) credentials_provider: Option<Arc<dyn providers::CredentialsProvider>>,
     /// Auto sign-in after sign-up: (username, password, session).
     pub(crate) auto_sign_in: std::sync::Mutex<Option<account::AutoSignIn>>,
 }
