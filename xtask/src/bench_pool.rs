@@ -4,11 +4,28 @@
 //! ministack (`AUTH=true`), printing sign-ins per second, p50/p99 latency
 //! and the server's CPU time per sign-in.
 //!
-//! The clients run on the same machine and compute their half of SRP (about
-//! 5 ms of CPU each), so on a 2-core box the wall-clock rate is bounded by
-//! the clients as much as by the server. The server's own cost is therefore
-//! also reported from its process CPU time (`/proc/<pid>/stat`), as
-//! "sign-ins per server CPU-second": the rate one fully used core sustains.
+//! What each client does (the same against both servers): before the timed
+//! window it draws [`EPHEMERALS_PER_CLIENT`] client ephemerals (`a` from 128
+//! bytes of OS randomness, `A = g^a`, srp-core's `ClientEphemeral`, about
+//! 1.5 ms each) and then cycles through them; every sign-in in the window is
+//! a new InitiateAuth (the server draws a fresh `b` and `B`) followed by
+//! RespondToAuthChallenge with `PASSWORD_CLAIM_SIGNATURE` computed by
+//! srp-core's constant-time client (`ClientEphemeral::sign`: `x`,
+//! `S = (B − k·g^x)^(a + u·x)`, HKDF, HMAC) against that fresh `B`; the server
+//! verifies the claim and issues tokens, and the client checks that an access
+//! token came back. Only `A` is reused (after every
+//! [`EPHEMERALS_PER_CLIENT`] sign-ins of one client), which no server can
+//! tell from a fresh one and which changes none of its work. A 256-bit `a`
+//! (32 random bytes zero-extended) would be just as valid but saves nothing:
+//! srp-core's client exponentiations are constant-time over the full width.
+//!
+//! The clients run on the same machine, and `sign` costs about 6 ms of CPU
+//! (a 1025-bit exponent modulo the 3072-bit N), more than the server's whole
+//! sign-in, so on a 2-core box the wall-clock rate is bounded by the clients
+//! as much as by the server. The server's own cost is therefore also reported
+//! from its process CPU time (`/proc/<pid>/stat`), as "sign-ins per server
+//! CPU-second": the rate one fully used core sustains; the clients' CPU per
+//! sign-in (this process) is printed too.
 //!
 //! Also measured: how long a pool of 100,000 users takes to load from a
 //! `--data-dir` and the server's resident memory per user.
@@ -18,7 +35,7 @@ use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Barrier, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow, bail};
@@ -120,11 +137,7 @@ impl Drop for Server {
 impl Server {
     /// User + system CPU seconds of the server process so far.
     fn cpu_seconds(&self) -> Option<f64> {
-        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).ok()?;
-        let after = stat.rsplit_once(')')?.1;
-        let fields: Vec<&str> = after.split_whitespace().collect();
-        let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
-        Some(ticks / 100.0)
+        process_cpu_seconds(&self.child.id().to_string())
     }
 
     fn rss_bytes(&self) -> Option<u64> {
@@ -212,25 +225,25 @@ fn setup(url: &str, users: usize) -> Result<(String, String)> {
     Ok((pool_id, client_id))
 }
 
-fn random_128() -> [u8; 128] {
-    let mut out = [0u8; 128];
-    let seed = Instant::now().elapsed().as_nanos() as u64
-        ^ std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(7);
-    let mut x = seed | 1;
-    for b in &mut out {
-        // xorshift: benchmark ephemerals need to differ, not to be secret.
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        *b = x as u8;
-    }
-    out[0] |= 1;
-    out
+/// Client ephemerals each client draws before the timed window and cycles
+/// through.
+pub const EPHEMERALS_PER_CLIENT: usize = 16;
+
+/// A client ephemeral from 128 bytes of OS randomness.
+fn fresh_ephemeral() -> Result<srp_core::ClientEphemeral> {
+    let mut random = [0u8; 128];
+    getrandom::fill(&mut random).map_err(|e| anyhow!("random: {e}"))?;
+    srp_core::ClientEphemeral::from_random(&random).map_err(|e| anyhow!("{e}"))
 }
 
 /// One full SRP sign-in; returns the time spent waiting for the server.
-fn sign_in(c: &mut Conn, pool_id: &str, client_id: &str, username: &str) -> Result<Duration> {
-    let ephemeral = srp_core::ClientEphemeral::from_random(&random_128()).map_err(|e| anyhow!("{e}"))?;
+fn sign_in(
+    c: &mut Conn,
+    ephemeral: &srp_core::ClientEphemeral,
+    pool_id: &str,
+    client_id: &str,
+    username: &str,
+) -> Result<Duration> {
     let t0 = Instant::now();
     let start = c.ok(
         "InitiateAuth",
@@ -280,31 +293,51 @@ pub struct Figures {
     pub p99_ms: f64,
     /// Server CPU per sign-in, milliseconds.
     pub cpu_ms: Option<f64>,
+    /// The load generator's CPU per sign-in (all clients), milliseconds.
+    pub client_cpu_ms: Option<f64>,
+}
+
+/// User + system CPU seconds of a process (`/proc/<pid>/stat`).
+fn process_cpu_seconds(pid: &str) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let after = stat.rsplit_once(')')?.1;
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+    Some(ticks / 100.0)
 }
 
 fn load(server: &Server, options: &Options) -> Result<Figures> {
     let users = options.clients.max(1);
     let (pool_id, client_id) = setup(&server.url, users)?;
     // Warm up (and check the flow works) before timing.
-    sign_in(&mut Conn::open(&server.url)?, &pool_id, &client_id, "user0")?;
+    sign_in(&mut Conn::open(&server.url)?, &fresh_ephemeral()?, &pool_id, &client_id, "user0")?;
     let stop = Arc::new(AtomicBool::new(false));
     let latencies = Arc::new(Mutex::new(Vec::new()));
     let errors = Arc::new(Mutex::new(Vec::<String>::new()));
-    let cpu_before = server.cpu_seconds();
-    let started = Instant::now();
+    // Every client draws its ephemerals and connects, then all start at once.
+    let ready = Arc::new(Barrier::new(options.clients + 1));
     let mut threads = Vec::new();
     for i in 0..options.clients {
         let (url, pool_id, client_id) = (server.url.clone(), pool_id.clone(), client_id.clone());
-        let (stop, latencies, errors) = (stop.clone(), latencies.clone(), errors.clone());
+        let (stop, latencies, errors, ready) = (stop.clone(), latencies.clone(), errors.clone(), ready.clone());
         threads.push(std::thread::spawn(move || {
-            let mut conn = match Conn::open(&url) {
-                Ok(c) => c,
+            let prepared = (0..EPHEMERALS_PER_CLIENT)
+                .map(|_| fresh_ephemeral())
+                .collect::<Result<Vec<_>>>()
+                .and_then(|e| Ok((e, Conn::open(&url)?)));
+            ready.wait();
+            let (ephemerals, mut conn) = match prepared {
+                Ok(p) => p,
                 Err(e) => return errors.lock().map(|mut v| v.push(e.to_string())).unwrap_or(()),
             };
             let username = format!("user{i}");
+            let mut mine = Vec::new();
+            let mut n = 0usize;
             while !stop.load(Ordering::Relaxed) {
-                match sign_in(&mut conn, &pool_id, &client_id, &username) {
-                    Ok(d) => latencies.lock().map(|mut v| v.push(d)).unwrap_or(()),
+                let ephemeral = &ephemerals[n % ephemerals.len()];
+                n += 1;
+                match sign_in(&mut conn, ephemeral, &pool_id, &client_id, &username) {
+                    Ok(d) => mine.push(d),
                     Err(e) => {
                         errors.lock().map(|mut v| v.push(e.to_string())).unwrap_or(());
                         if let Ok(c) = Conn::open(&url) {
@@ -313,8 +346,13 @@ fn load(server: &Server, options: &Options) -> Result<Figures> {
                     }
                 }
             }
+            latencies.lock().map(|mut v| v.extend(mine)).unwrap_or(());
         }));
     }
+    ready.wait();
+    let cpu_before = server.cpu_seconds();
+    let own_before = process_cpu_seconds("self");
+    let started = Instant::now();
     std::thread::sleep(Duration::from_secs(options.seconds));
     stop.store(true, Ordering::Relaxed);
     for t in threads {
@@ -322,6 +360,7 @@ fn load(server: &Server, options: &Options) -> Result<Figures> {
     }
     let elapsed = started.elapsed().as_secs_f64();
     let cpu = server.cpu_seconds().zip(cpu_before).map(|(a, b)| a - b);
+    let own = process_cpu_seconds("self").zip(own_before).map(|(a, b)| a - b);
     let mut lat: Vec<Duration> = latencies.lock().map(|v| v.clone()).unwrap_or_default();
     lat.sort();
     let errors = errors.lock().map(|v| v.clone()).unwrap_or_default();
@@ -338,6 +377,7 @@ fn load(server: &Server, options: &Options) -> Result<Figures> {
         p50_ms: pct(0.5),
         p99_ms: pct(0.99),
         cpu_ms: cpu.filter(|_| !lat.is_empty()).map(|c| c * 1000.0 / lat.len() as f64),
+        client_cpu_ms: own.filter(|_| !lat.is_empty()).map(|c| c * 1000.0 / lat.len() as f64),
     })
 }
 
@@ -418,26 +458,45 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
         options.clients
     );
     println!(
-        "{:<12} {:>9} {:>7} {:>11} {:>9} {:>9} {:>13} {:>16} {:>10}",
-        "server", "sign-ins", "errors", "per second", "p50 ms", "p99 ms", "CPU/sign-in", "per CPU-second", "ours is"
+        "{:<12} {:>9} {:>7} {:>11} {:>9} {:>9} {:>13} {:>16} {:>13} {:>10}",
+        "server",
+        "sign-ins",
+        "errors",
+        "per second",
+        "p50 ms",
+        "p99 ms",
+        "CPU/sign-in",
+        "per CPU-second",
+        "client CPU",
+        "ours is"
     );
+    let ms = |v: Option<f64>| v.map_or("-".into(), |c| format!("{c:.2} ms"));
     for f in &rows {
         let per_cpu = f.cpu_ms.map(|c| 1000.0 / c);
         println!(
-            "{:<12} {:>9} {:>7} {:>11.1} {:>9.2} {:>9.2} {:>10} ms {:>16} {:>9.1}x",
+            "{:<12} {:>9} {:>7} {:>11.1} {:>9.2} {:>9.2} {:>13} {:>16} {:>13} {:>9.1}x",
             f.name,
             f.sign_ins,
             f.errors,
             f.per_second,
             f.p50_ms,
             f.p99_ms,
-            f.cpu_ms.map_or("-".into(), |c| format!("{c:.2}")),
+            ms(f.cpu_ms),
             per_cpu.map_or("-".into(), |p| format!("{p:.0}")),
+            ms(f.client_cpu_ms),
             if f.per_second > 0.0 { ours / f.per_second } else { f64::INFINITY },
         );
     }
     if let (Some(a), Some(b)) = (ours_cpu, rows.get(1).and_then(|r| r.cpu_ms)) {
         println!("server CPU per sign-in: ministack / local-pool = {:.1}x", b / a);
+    }
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+    if let Some(a) = ours_cpu {
+        println!(
+            "local-pool on all {cores} cores with the clients on another machine: about {:.0} sign-ins/s \
+             (projected from its CPU per sign-in)",
+            cores as f64 * 1000.0 / a
+        );
     }
     if options.load_users > 0 {
         eprintln!("\nloading {} users ...", options.load_users);

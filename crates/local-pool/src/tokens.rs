@@ -15,6 +15,9 @@ pub(crate) struct SigningKey {
     pair: RsaKeyPair,
     modulus: Vec<u8>,
     exponent: Vec<u8>,
+    /// `base64url(header) + "."`, the same for every token of this key.
+    header_prefix: String,
+    rng: ring::rand::SystemRandom,
 }
 
 impl std::fmt::Debug for SigningKey {
@@ -89,7 +92,10 @@ impl SigningKey {
         let pair = RsaKeyPair::from_pkcs8(&pkcs8).map_err(|_| KeyError("not an RSA PKCS#8 key"))?;
         let components = ring::rsa::PublicKeyComponents::<Vec<u8>>::from(pair.public());
         let (modulus, exponent) = (components.n, components.e);
-        Ok(Self { kid, pkcs8, pair, modulus, exponent })
+        let header = serde_json::json!({"kid": kid, "alg": "RS256"});
+        let mut header_prefix = B64URL.encode(header.to_string());
+        header_prefix.push('.');
+        Ok(Self { kid, pkcs8, pair, modulus, exponent, header_prefix, rng: ring::rand::SystemRandom::new() })
     }
 
     pub(crate) fn from_stored(stored: &StoredKey) -> Result<Self, KeyError> {
@@ -116,19 +122,22 @@ impl SigningKey {
     }
 
     /// Signs claims as a compact RS256 JWT.
+    ///
+    /// The RSA signature (`ring`, CRT with its assembly Montgomery code) is
+    /// nearly all of the cost; the header is encoded once per key and the
+    /// claims are serialised straight from the map.
     pub(crate) fn sign(&self, claims: &Map<String, Value>) -> Result<String, KeyError> {
-        let header = serde_json::json!({"kid": self.kid, "alg": "RS256"});
-        let mut token = format!(
-            "{}.{}",
-            B64URL.encode(header.to_string()),
-            B64URL.encode(Value::Object(claims.clone()).to_string())
-        );
-        let mut sig = vec![0u8; self.pair.public().modulus_len()];
+        let payload = serde_json::to_vec(claims).map_err(|_| KeyError("claims are not serialisable"))?;
+        let modulus_len = self.pair.public().modulus_len();
+        let mut token = String::with_capacity(self.header_prefix.len() + (payload.len() + modulus_len) * 4 / 3 + 8);
+        token.push_str(&self.header_prefix);
+        B64URL.encode_string(&payload, &mut token);
+        let mut sig = vec![0u8; modulus_len];
         self.pair
-            .sign(&signature::RSA_PKCS1_SHA256, &ring::rand::SystemRandom::new(), token.as_bytes(), &mut sig)
+            .sign(&signature::RSA_PKCS1_SHA256, &self.rng, token.as_bytes(), &mut sig)
             .map_err(|_| KeyError("signing failed"))?;
         token.push('.');
-        token.push_str(&B64URL.encode(&sig));
+        B64URL.encode_string(&sig, &mut token);
         Ok(token)
     }
 
@@ -192,5 +201,25 @@ mod tests {
         let again = SigningKey::from_stored(&stored).unwrap();
         assert_eq!(again.verify(&token).unwrap()["sub"], "abc");
         assert_eq!(key.jwk()["kid"], "kid-1");
+    }
+
+    /// The header and payload segments are exactly what the first version
+    /// wrote (`{"alg":"RS256","kid":…}`, the claims as `Value::to_string`).
+    #[test]
+    fn segments_unchanged() {
+        let key = SigningKey::generate("eu-west-1_x-kid".into()).unwrap();
+        let mut claims = Map::new();
+        claims.insert("sub".into(), "abc".into());
+        claims.insert("exp".into(), 17.into());
+        claims.insert("cognito:groups".into(), serde_json::json!(["a", "b\"c"]));
+        let token = key.sign(&claims).unwrap();
+        let parts: Vec<&str> = token.split('.').collect();
+        assert_eq!(parts.len(), 3);
+        assert_eq!(parts[0], B64URL.encode(serde_json::json!({"kid": "eu-west-1_x-kid", "alg": "RS256"}).to_string()));
+        assert_eq!(parts[0], B64URL.encode(r#"{"alg":"RS256","kid":"eu-west-1_x-kid"}"#));
+        assert_eq!(parts[1], B64URL.encode(Value::Object(claims.clone()).to_string()));
+        assert_eq!(B64URL.decode(parts[2]).unwrap().len(), 256);
+        // RSASSA-PKCS1-v1_5 is deterministic: the same key signs the same bytes alike.
+        assert_eq!(key.sign(&claims).unwrap(), token);
     }
 }
