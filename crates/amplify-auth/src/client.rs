@@ -498,6 +498,13 @@ impl Auth {
         if self.shared.token_provider.is_some() || self.shared.credentials_provider.is_some() {
             return self.fetch_from_providers(force_refresh).await;
         }
+        // The hot path: fresh tokens from this thread's copy, no credentials.
+        if !force_refresh
+            && self.shared.config.identity_pool_id().is_none()
+            && let Some(tokens) = self.shared.sessions.fresh_tokens(now_ms())
+        {
+            return Ok(AuthSession { tokens, identity_id: None, credentials: None });
+        }
         let cached = self.shared.session(force_refresh).await?;
         let issued = self.shared.credentials(cached.as_deref(), force_refresh).await?;
         Ok(AuthSession {

@@ -11,6 +11,7 @@
 //!   throttling, server faults or network failures.
 
 use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
 use cognito_wire::Sensitive;
@@ -54,7 +55,7 @@ pub(crate) struct Cached {
     pub(crate) tokens: Arc<AuthTokens>,
     pub(crate) record: TokenRecord,
     /// When the tokens must be refreshed (ms, local clock).
-    refresh_at_ms: i64,
+    pub(crate) refresh_at_ms: i64,
 }
 
 impl Cached {
@@ -95,11 +96,43 @@ impl Cached {
 type Flight = Arc<OnceCell<Result<Option<Arc<Cached>>, AuthError>>>;
 
 /// The session state of one [`crate::Auth`].
-#[derive(Default)]
 pub(crate) struct Sessions {
+    /// Identifies this session state in the per-thread caches.
+    id: u64,
+    /// Bumped after every change of `cache`.
+    generation: AtomicU64,
     /// `None` until loaded from the store; `Some(None)` when signed out.
     cache: RwLock<Option<Option<Arc<Cached>>>>,
     flight: Mutex<Option<Flight>>,
+}
+
+impl Default for Sessions {
+    fn default() -> Self {
+        static NEXT: AtomicU64 = AtomicU64::new(1);
+        Self {
+            id: NEXT.fetch_add(1, Ordering::Relaxed),
+            generation: AtomicU64::new(0),
+            cache: RwLock::new(None),
+            flight: Mutex::new(None),
+        }
+    }
+}
+
+/// A thread's own copy of fresh tokens, so that concurrent callers on
+/// different cores never write to shared memory on the hot path (a shared
+/// `Arc` or lock would bounce its cache line between cores).
+struct LocalTokens {
+    sessions: u64,
+    generation: u64,
+    refresh_at_ms: i64,
+    tokens: Arc<AuthTokens>,
+}
+
+/// Per-thread copies kept at most (one per `Auth` a thread uses).
+const LOCAL_ENTRIES: usize = 8;
+
+thread_local! {
+    static LOCAL: std::cell::RefCell<Vec<LocalTokens>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
 /// The errors after which a refresh token is certainly useless (Amplify's
@@ -133,6 +166,45 @@ impl Sessions {
         if let Ok(mut guard) = self.cache.write() {
             *guard = Some(value);
         }
+        self.generation.fetch_add(1, Ordering::Release);
+    }
+
+    /// Fresh tokens from this thread's copy when it is current, else from
+    /// the shared cache (then copied for this thread). `None`: not loaded or
+    /// not fresh; `Some(None)`: signed out.
+    pub(crate) fn fresh_tokens(&self, now_ms: i64) -> Option<Option<Arc<AuthTokens>>> {
+        // Read the generation before the cache: a change in between makes
+        // the copy stale at once, never wrongly current.
+        let generation = self.generation.load(Ordering::Acquire);
+        let hit = LOCAL.with(|local| {
+            let local = local.borrow();
+            local
+                .iter()
+                .find(|e| e.sessions == self.id && e.generation == generation && now_ms < e.refresh_at_ms)
+                .map(|e| e.tokens.clone())
+        });
+        if let Some(tokens) = hit {
+            return Some(Some(tokens));
+        }
+        let cached = match self.fresh(now_ms)? {
+            Some(cached) => cached,
+            None => return Some(None),
+        };
+        let tokens = Arc::new((*cached.tokens).clone());
+        LOCAL.with(|local| {
+            let mut local = local.borrow_mut();
+            local.retain(|e| e.sessions != self.id);
+            if local.len() >= LOCAL_ENTRIES {
+                local.remove(0);
+            }
+            local.push(LocalTokens {
+                sessions: self.id,
+                generation,
+                refresh_at_ms: cached.refresh_at_ms,
+                tokens: tokens.clone(),
+            });
+        });
+        Some(Some(tokens))
     }
 }
 

@@ -47,6 +47,8 @@ async fn cached_session_fetch_allocates_nothing() {
     let auth = env.auth();
     auth.sign_in("zed", Some(PW), SignInOptions::default()).await.unwrap();
     let mut cx = Context::from_waker(Waker::noop());
+    // The first call on a thread copies the tokens for it; count after.
+    auth.fetch_auth_session(false).await.unwrap();
     ON.with(|on| on.set(true));
     for _ in 0..1000 {
         let mut fut = pin!(auth.fetch_auth_session(false));
