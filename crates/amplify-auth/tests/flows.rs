@@ -414,3 +414,35 @@ async fn bad_input_is_refused_before_any_request() {
     assert!(matches!(auth.update_password("a", "b").await, Err(AuthError::NotSignedIn)));
     assert!(counting.counts.lock().unwrap().is_empty());
 }
+
+#[tokio::test]
+async fn remembered_devices_still_need_mfa_unless_the_pool_lets_them_replace_it() {
+    let env = Env::new().await;
+    env.pool
+        .engine()
+        .call::<idp::operation::UpdateUserPool>(idp::UpdateUserPoolRequest {
+            user_pool_id: env.pool_id.clone(),
+            device_configuration: Some(idp::DeviceConfigurationType {
+                challenge_required_on_new_device: Some(false),
+                device_only_remembered_on_user_prompt: Some(false),
+                ..Default::default()
+            }),
+            ..Default::default()
+        })
+        .unwrap();
+    env.set_mfa(idp::UserPoolMfaType::On, false, true, false);
+    env.pool.create_user(&env.pool_id, "hex", PW, &[]).unwrap();
+    let auth = env.auth();
+    let out = auth.sign_in("hex", Some(PW), SignInOptions::default()).await.unwrap();
+    let SignInStep::ContinueSignInWithTotpSetup { totp_setup_details } = out.next_step else {
+        panic!("{:?}", out.next_step)
+    };
+    let secret = totp_setup_details.shared_secret.expose_secret().to_owned();
+    let code = local_pool::current_totp(&secret, env.now()).unwrap();
+    assert!(auth.confirm_sign_in(&code, ConfirmOptions::default()).await.unwrap().is_signed_in);
+    assert!(auth.token_store().load_device("hex").await.unwrap().is_some(), "device confirmed and remembered");
+    auth.sign_out(false).await.unwrap();
+    // Device SRP runs, but MFA is still asked: ChallengeRequiredOnNewDevice is false.
+    let out = auth.sign_in("hex", Some(PW), SignInOptions::default()).await.unwrap();
+    assert_eq!(out.next_step, SignInStep::ConfirmSignInWithTotpCode);
+}

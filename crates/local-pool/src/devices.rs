@@ -1,6 +1,7 @@
 //! Device tracking: NewDeviceMetadata, ConfirmDevice, the device operations,
 //! and the DEVICE_SRP_AUTH / DEVICE_PASSWORD_VERIFIER round verified with
-//! srp-core's server half. A remembered device skips MFA.
+//! srp-core's server half. A remembered device skips MFA when the pool's
+//! `ChallengeRequiredOnNewDevice` is true.
 
 use std::collections::BTreeMap;
 
@@ -193,8 +194,12 @@ impl Engine {
                     }
                     Err(e) => return Err(Fail::invalid(format!("Invalid challenge response: {e}"))),
                 }
-                // A remembered device skips MFA.
-                if !device.remembered
+                // A remembered device skips MFA, when the pool says so
+                // (`ChallengeRequiredOnNewDevice`: "a remembered device can
+                // sign in with device authentication instead of MFA").
+                let device_replaces_mfa = device.remembered
+                    && self.tracks_devices(&pool_id)?.and_then(|c| c.challenge_required_on_new_device) == Some(true);
+                if !device_replaces_mfa
                     && !skip_mfa
                     && let Some(step) = self.mfa_step(&pool_id, &client_id, &user_key, &user)?
                 {
