@@ -220,3 +220,48 @@ fn interactive_sign_in_walks_the_steps_on_a_terminal() {
     assert!(run(&home, &["whoami"], &[]).starts_with("tia ("));
     std::fs::remove_dir_all(&home).unwrap();
 }
+
+/// The remaining subcommands, scripted: resend-code, attributes update /
+/// verify / send-code / delete, devices, change-password, reset-password.
+#[test]
+fn account_subcommands_scripted() {
+    let home = temp_dir("account");
+    let pw = [("AMPLIFY_AUTH_PASSWORD", PW)];
+    run(&home, &["sign-up", "zoe", "--email", "zoe@example.com"], &pw);
+    let out = run(&home, &["resend-code", "zoe"], &[]);
+    assert!(out.contains("code sent to"), "{out}");
+    let code = last_code(&home, "zoe");
+    run(&home, &["confirm-sign-up", "zoe", &code], &[]);
+    run(&home, &["sign-in", "zoe"], &pw);
+
+    let out = run(&home, &["attributes", "update", "email=zoe2@example.com", "name=Zoe"], &[]);
+    assert!(out.contains("name: DONE") && out.contains("email: CONFIRM_ATTRIBUTE_WITH_CODE"), "{out}");
+    let code = last_code(&home, "zoe");
+    assert!(run(&home, &["attributes", "verify", "email", &code], &[]).contains("verified"));
+    assert!(run(&home, &["attributes", "send-code", "email"], &[]).contains("code sent to"));
+    run(&home, &["attributes", "delete", "name"], &[]);
+    let attrs: serde_json::Value = serde_json::from_str(&run(&home, &["attributes", "get"], &[])).unwrap();
+    assert_eq!(attrs["email"], "zoe2@example.com");
+    assert!(attrs.get("name").is_none(), "{attrs}");
+
+    // The CLI's local pool does not track devices: listing works and is empty.
+    assert_eq!(run(&home, &["devices", "list"], &[]).trim(), "");
+    let (ok, _, err) = try_run(&home, &["devices", "remember"], &[]);
+    assert!(!ok && err.contains("no device key"), "{err}");
+
+    let new_pw = "Cli-N3w-Passw0rd!";
+    run(&home, &["change-password"], &[("AMPLIFY_AUTH_PASSWORD", PW), ("AMPLIFY_AUTH_NEW_PASSWORD", new_pw)]);
+    run(&home, &["sign-out"], &[]);
+    let (ok, _, err) = try_run(&home, &["sign-in", "zoe"], &pw);
+    assert!(!ok && err.contains("NotAuthorizedException"), "{err}");
+    run(&home, &["sign-in", "zoe"], &[("AMPLIFY_AUTH_PASSWORD", new_pw)]);
+    run(&home, &["sign-out", "--global"], &[]);
+
+    let out = run(&home, &["reset-password", "zoe"], &[]);
+    assert!(out.contains("CONFIRM_RESET_PASSWORD_WITH_CODE"), "{out}");
+    let code = last_code(&home, "zoe");
+    let third = "Cli-Th1rd-Passw0rd!";
+    run(&home, &["confirm-reset-password", "zoe", &code], &[("AMPLIFY_AUTH_NEW_PASSWORD", third)]);
+    assert!(run(&home, &["sign-in", "zoe"], &[("AMPLIFY_AUTH_PASSWORD", third)]).contains("isSignedIn: true"));
+    std::fs::remove_dir_all(&home).unwrap();
+}
