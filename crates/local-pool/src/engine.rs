@@ -203,22 +203,7 @@ impl Engine {
     }
 
     fn dispatch(&self, name: &str, body: &[u8]) -> OpResult<Vec<u8>> {
-        macro_rules! ops {
-            ($($op:ident => $method:ident,)*) => {
-                match name {
-                    $(<op::$op as Operation>::NAME => {
-                        let input: <op::$op as Operation>::Input = decode(body)?;
-                        let output: <op::$op as Operation>::Output = self.$method(input)?;
-                        Ok(cognito_wire::glue::encode_body(&output))
-                    })*
-                    other => Err(Fail::new(
-                        ErrorCode::Unknown("UnknownOperationException".into()),
-                        format!("{other} is not supported by the local pool yet"),
-                    )),
-                }
-            };
-        }
-        ops! {
+        dispatch_ops! { self, name, body, op;
             // Sign-up and confirmation.
             SignUp => sign_up,
             ConfirmSignUp => confirm_sign_up,

@@ -142,22 +142,7 @@ fn logins_of(logins: Option<&BTreeMap<String, Sensitive<String>>>) -> Vec<(Strin
 
 impl Engine {
     pub(crate) fn dispatch_identity(&self, name: &str, body: &[u8]) -> OpResult<Vec<u8>> {
-        macro_rules! ops {
-            ($($op:ident => $method:ident,)*) => {
-                match name {
-                    $(<iop::$op as Operation>::NAME => {
-                        let input: <iop::$op as Operation>::Input = decode(body)?;
-                        let output: <iop::$op as Operation>::Output = self.$method(input)?;
-                        Ok(cognito_wire::glue::encode_body(&output))
-                    })*
-                    other => Err(Fail::new(
-                        ErrorCode::Unknown("UnknownOperationException".into()),
-                        format!("{other} is not supported by the local pool yet"),
-                    )),
-                }
-            };
-        }
-        ops! {
+        dispatch_ops! { self, name, body, iop;
             // Clients.
             GetId => get_id,
             GetCredentialsForIdentity => get_credentials_for_identity,

@@ -28,6 +28,26 @@
 //! # Ok(()) }
 //! ```
 
+/// Dispatches an operation name to `self.<method>(input)` for the listed
+/// operations of one service's operation module (`op`, `iop`): the body is
+/// decoded to the operation's input and the output encoded; any other name
+/// is `UnknownOperationException`.
+macro_rules! dispatch_ops {
+    ($self:ident, $name:expr, $body:expr, $module:ident; $($op:ident => $method:ident,)*) => {
+        match $name {
+            $(<$module::$op as Operation>::NAME => {
+                let input: <$module::$op as Operation>::Input = decode($body)?;
+                let output: <$module::$op as Operation>::Output = $self.$method(input)?;
+                Ok(cognito_wire::glue::encode_body(&output))
+            })*
+            other => Err(Fail::new(
+                ErrorCode::Unknown("UnknownOperationException".into()),
+                format!("{other} is not supported by the local pool yet"),
+            )),
+        }
+    };
+}
+
 mod admin;
 mod auth;
 mod custom;

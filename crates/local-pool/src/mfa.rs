@@ -186,27 +186,8 @@ impl Engine {
         params.insert(keys::USER_ID_FOR_SRP.to_owned(), user.username.clone());
         let code = match challenge {
             ChallengeNameType::SmsMfa | ChallengeNameType::EmailOtp => {
-                let (attr, medium) =
-                    if challenge == ChallengeNameType::SmsMfa { ("phone_number", "SMS") } else { ("email", "EMAIL") };
-                let destination = user.attributes.get(attr).cloned().unwrap_or_default();
-                let code = six_digits();
-                let now = self.now();
-                let mut state = self.lock();
-                self.send(
-                    &mut state,
-                    Message {
-                        pool_id: pool_id.to_owned(),
-                        username: user.username.clone(),
-                        kind: "mfa".into(),
-                        medium: medium.into(),
-                        destination: destination.clone(),
-                        code: code.clone(),
-                        text: format!("Your authentication code is {code}"),
-                        time: now,
-                    },
-                );
-                params.insert(keys::CODE_DELIVERY_DELIVERY_MEDIUM.to_owned(), medium.into());
-                params.insert(keys::CODE_DELIVERY_DESTINATION.to_owned(), mask(&destination));
+                let by_sms = challenge == ChallengeNameType::SmsMfa;
+                let code = self.send_code(pool_id, user, by_sms, "mfa", "Your authentication code is", &mut params);
                 Some(Zeroizing::new(code))
             }
             _ => None,
@@ -219,6 +200,43 @@ impl Engine {
             result: None,
             available: None,
         })
+    }
+
+    /// Sends a six-digit code to the user's phone (`by_sms`) or email,
+    /// records it in the outbox as `kind`, and adds the masked delivery
+    /// parameters to `params`. Returns the code.
+    pub(crate) fn send_code(
+        &self,
+        pool_id: &str,
+        user: &User,
+        by_sms: bool,
+        kind: &str,
+        text: &str,
+        params: &mut BTreeMap<String, String>,
+    ) -> String {
+        let (attr, medium) = if by_sms { ("phone_number", "SMS") } else { ("email", "EMAIL") };
+        let destination = user.attributes.get(attr).cloned().unwrap_or_default();
+        let code = six_digits();
+        let now = self.now();
+        {
+            let mut state = self.lock();
+            self.send(
+                &mut state,
+                Message {
+                    pool_id: pool_id.to_owned(),
+                    username: user.username.clone(),
+                    kind: kind.into(),
+                    medium: medium.into(),
+                    destination: destination.clone(),
+                    code: code.clone(),
+                    text: format!("{text} {code}"),
+                    time: now,
+                },
+            );
+        }
+        params.insert(keys::CODE_DELIVERY_DELIVERY_MEDIUM.to_owned(), medium.into());
+        params.insert(keys::CODE_DELIVERY_DESTINATION.to_owned(), mask(&destination));
+        code
     }
 
     /// Answers to the MFA steps; `None` when the step is not an MFA step.

@@ -753,7 +753,7 @@ fn basic_auth(headers: &HeaderMap) -> Option<(String, String)> {
     let decoded = base64::engine::general_purpose::STANDARD.decode(rest.trim()).ok()?;
     let text = String::from_utf8(decoded).ok()?;
     let (id, secret) = text.split_once(':')?;
-    Some((form_decode(id), form_decode(secret)))
+    Some((crate::server::percent_decode(id), crate::server::percent_decode(secret)))
 }
 
 /// A random authorization code (UUID-shaped, as Cognito's are).
@@ -766,36 +766,10 @@ pub(crate) fn parse_form(s: &str) -> BTreeMap<String, String> {
     s.split('&')
         .filter(|kv| !kv.is_empty())
         .map(|kv| match kv.split_once('=') {
-            Some((k, v)) => (form_decode(k), form_decode(v)),
-            None => (form_decode(kv), String::new()),
+            Some((k, v)) => (crate::server::percent_decode(k), crate::server::percent_decode(v)),
+            None => (crate::server::percent_decode(kv), String::new()),
         })
         .collect()
-}
-
-fn form_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'%' => {
-                let decoded = bytes
-                    .get(i + 1..i + 3)
-                    .and_then(|h| std::str::from_utf8(h).ok())
-                    .and_then(|h| u8::from_str_radix(h, 16).ok());
-                if let Some(b) = decoded {
-                    out.push(b);
-                    i += 3;
-                    continue;
-                }
-                out.push(b'%');
-            }
-            b'+' => out.push(b' '),
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// Percent-encodes everything but RFC 3986's unreserved characters.

@@ -11,8 +11,8 @@ use cognito_wire::{ErrorCode, Sensitive, challenge::keys};
 use zeroize::Zeroizing;
 
 use crate::auth::{Outcome, check_secret_hash, password_matches};
-use crate::engine::{Engine, Fail, OpResult, mask, six_digits};
-use crate::state::{AfterVerifier, AuthSession, Message, Pool, Step, User};
+use crate::engine::{Engine, Fail, OpResult};
+use crate::state::{AfterVerifier, AuthSession, Pool, Step, User};
 
 fn web_authn_unsupported() -> Fail {
     Fail::invalid("WEB_AUTHN is not supported by local-pool")
@@ -166,30 +166,9 @@ impl Engine {
         user: &User,
         challenge: ChallengeNameType,
     ) -> OpResult<Outcome> {
-        let (attr, medium) =
-            if challenge == ChallengeNameType::SmsOtp { ("phone_number", "SMS") } else { ("email", "EMAIL") };
-        let destination = user.attributes.get(attr).cloned().unwrap_or_default();
-        let code = six_digits();
-        let now = self.now();
-        {
-            let mut state = self.lock();
-            self.send(
-                &mut state,
-                Message {
-                    pool_id: pool_id.to_owned(),
-                    username: user.username.clone(),
-                    kind: "otp".into(),
-                    medium: medium.into(),
-                    destination: destination.clone(),
-                    code: code.clone(),
-                    text: format!("Your sign-in code is {code}"),
-                    time: now,
-                },
-            );
-        }
         let mut params = BTreeMap::new();
-        params.insert(keys::CODE_DELIVERY_DELIVERY_MEDIUM.to_owned(), medium.into());
-        params.insert(keys::CODE_DELIVERY_DESTINATION.to_owned(), mask(&destination));
+        let by_sms = challenge == ChallengeNameType::SmsOtp;
+        let code = self.send_code(pool_id, user, by_sms, "otp", "Your sign-in code is", &mut params);
         params.insert(keys::USER_ID_FOR_SRP.to_owned(), user.username.clone());
         let step = Step::Otp { challenge: challenge.clone(), code: Zeroizing::new(code) };
         let session = self.new_session(pool_id, client_id, key, step);

@@ -174,7 +174,8 @@ async fn route(engine: &Engine, hosted: &crate::oauth::Hosted, req: Request<Inco
     response
 }
 
-fn percent_decode(s: &str) -> String {
+/// Decodes `%XX` and `+` (query strings and form bodies).
+pub(crate) fn percent_decode(s: &str) -> String {
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
