@@ -11,6 +11,7 @@ use zeroize::Zeroizing;
 
 use crate::engine::{Engine, Fail, OpResult, base64url, claims_map, random_bytes, uuid_v4};
 use crate::state::{AfterVerifier, AuthSession, Pool, RefreshRecord, Step, User};
+use crate::tokens::OAuthClaims;
 
 /// Failed sign-ins before the lockout starts (Cognito: five).
 const LOCKOUT_AFTER: u32 = 5;
@@ -751,9 +752,23 @@ impl Engine {
         auth_time: i64,
         device_key: Option<&str>,
     ) -> OpResult<idp::AuthenticationResultType> {
+        self.issue_tokens_with(pool_id, client_id, user_key, auth_time, device_key, None)
+    }
+
+    /// [`Engine::issue_tokens`] with the OAuth scopes and nonce of a
+    /// hosted-UI grant (kept with the refresh token for later refreshes).
+    pub(crate) fn issue_tokens_with(
+        &self,
+        pool_id: &str,
+        client_id: &str,
+        user_key: &str,
+        auth_time: i64,
+        device_key: Option<&str>,
+        oauth: Option<&OAuthClaims>,
+    ) -> OpResult<idp::AuthenticationResultType> {
         let origin_jti = uuid_v4();
         let (device_key, new_device) = self.device_for_tokens(pool_id, user_key, device_key)?;
-        let (access, id, expires_in) = self.mint(pool_id, client_id, user_key, auth_time, &origin_jti)?;
+        let (access, id, expires_in) = self.mint(pool_id, client_id, user_key, auth_time, &origin_jti, oauth)?;
         let refresh = base64url(&random_bytes::<96>());
         let now = self.now();
         let (sub, refresh_days) = {
@@ -779,6 +794,7 @@ impl Engine {
                 expires: now + refresh_days,
                 auth_time,
                 device_key,
+                scope: oauth.map(|o| o.scope.clone()),
             },
         );
         drop(state);
@@ -802,6 +818,7 @@ impl Engine {
         user_key: &str,
         auth_time: i64,
         origin_jti: &str,
+        oauth: Option<&OAuthClaims>,
     ) -> OpResult<(String, String, i64)> {
         let key = self.signing_key(pool_id)?;
         let now = self.now();
@@ -826,7 +843,7 @@ impl Engine {
             "origin_jti": origin_jti,
             "event_id": event_id,
             "token_use": "access",
-            "scope": "aws.cognito.signin.user.admin",
+            "scope": oauth.map_or("aws.cognito.signin.user.admin", |o| o.scope.as_str()),
             "auth_time": auth_time,
             "exp": now + access_validity,
             "iat": now,
@@ -854,8 +871,18 @@ impl Engine {
             if name == "sub" {
                 continue;
             }
-            let v = if name.ends_with("_verified") { json!(value == "true") } else { json!(value) };
+            let v = if name.ends_with("_verified") {
+                json!(value == "true")
+            } else if name == "identities" {
+                // Stored as a JSON string; the ID token carries the array.
+                serde_json::from_str(value).unwrap_or_else(|_| json!(value))
+            } else {
+                json!(value)
+            };
             id.insert(name.clone(), v);
+        }
+        if let Some(nonce) = oauth.and_then(|o| o.nonce.as_deref()) {
+            id.insert("nonce".into(), json!(nonce));
         }
         let access = key.sign(&access).map_err(|e| Fail::internal(e.0))?;
         let id = key.sign(&id).map_err(|e| Fail::internal(e.0))?;
@@ -919,8 +946,10 @@ impl Engine {
         if record.expires < self.now() {
             return Err(Fail::not_authorized("Refresh Token has expired"));
         }
+        // A hosted-UI session keeps its scopes (the nonce is not repeated).
+        let oauth = record.scope.clone().map(|scope| OAuthClaims { scope, nonce: None });
         let (access, id, expires_in) =
-            self.mint(pool_id, client_id, &record.user_key, record.auth_time, &record.origin_jti)?;
+            self.mint(pool_id, client_id, &record.user_key, record.auth_time, &record.origin_jti, oauth.as_ref())?;
         Ok(idp::AuthenticationResultType {
             access_token: Some(access.into()),
             id_token: Some(id.into()),

@@ -29,6 +29,7 @@ use hyper::body::{Bytes, Incoming};
 use serde_json::{Value, json};
 
 use crate::engine::{Engine, MAX_BODY, base64url, constant_time_eq, random_bytes};
+use crate::tokens::OAuthClaims;
 
 /// How long an authorization code lives (Cognito: 5 minutes).
 const CODE_LIFETIME: i64 = 300;
@@ -75,7 +76,6 @@ struct CodeGrant {
     redirect_uri: String,
     code_challenge: Option<String>,
     scopes: Vec<String>,
-    #[allow(dead_code)] // kept for the ID token's `nonce` claim (not minted yet)
     nonce: Option<String>,
     user_key: String,
     auth_time: i64,
@@ -334,7 +334,8 @@ fn login(engine: &Engine, hosted: &Hosted, form: &BTreeMap<String, String>) -> R
     // Signed in: the request is used up.
     hosted.lock().requests.remove(&id);
     if request.response_type == "token" {
-        return match engine.issue_tokens(&request.pool_id, &request.client_id, &key, now, None) {
+        let claims = OAuthClaims { scope: request.scopes.join(" "), nonce: request.nonce.clone() };
+        return match engine.issue_tokens_with(&request.pool_id, &request.client_id, &key, now, None, Some(&claims)) {
             Ok(result) => {
                 let access = result.access_token.map(|t| t.expose().clone()).unwrap_or_default();
                 let id_token = result.id_token.map(|t| t.expose().clone()).unwrap_or_default();
@@ -446,7 +447,9 @@ fn token(engine: &Engine, hosted: &Hosted, headers: &HeaderMap, form: &BTreeMap<
                     return bad("invalid_grant", "code_verifier does not match the code_challenge");
                 }
             }
-            match engine.issue_tokens(&pool_id, &client_id, &grant.user_key, grant.auth_time, None) {
+            let claims = OAuthClaims { scope: grant.scopes.join(" "), nonce: grant.nonce.clone() };
+            match engine.issue_tokens_with(&pool_id, &client_id, &grant.user_key, grant.auth_time, None, Some(&claims))
+            {
                 Ok(result) => {
                     let mut body = json!({
                         "access_token": result.access_token.map(|t| t.expose().clone()),

@@ -417,6 +417,10 @@ pub(crate) struct RefreshRecord {
     /// The device the session was issued to; refresh must name it.
     #[serde(default)]
     pub(crate) device_key: Option<String>,
+    /// The access token's `scope` for a hosted-UI session (none: the
+    /// API's `aws.cognito.signin.user.admin`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) scope: Option<String>,
 }
 
 impl std::fmt::Debug for RefreshRecord {

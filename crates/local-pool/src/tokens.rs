@@ -8,6 +8,14 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use zeroize::Zeroizing;
 
+/// What a hosted-UI grant adds to the tokens: the access token's `scope`
+/// (the granted scopes, space separated) and the ID token's `nonce`.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct OAuthClaims {
+    pub(crate) scope: String,
+    pub(crate) nonce: Option<String>,
+}
+
 /// A pool's signing key.
 pub(crate) struct SigningKey {
     pub(crate) kid: String,

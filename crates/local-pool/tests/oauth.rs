@@ -532,3 +532,92 @@ async fn discovery_names_the_hosted_ui_endpoints() {
     assert_eq!(json["authorization_endpoint"], format!("http://{}/oauth2/authorize", s.addr));
     s.pool.stop().await;
 }
+
+fn claims_of(jwt: &str) -> serde_json::Value {
+    serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(jwt.split('.').nth(1).unwrap()).unwrap(),
+    )
+    .unwrap()
+}
+
+#[tokio::test]
+async fn tokens_carry_the_granted_scopes_and_the_nonce() {
+    let s = setup().await;
+    // Scopes as requested, a nonce in the ID token.
+    let r =
+        sign_in(&s, &[("scope", "openid email aws.cognito.signin.user.admin"), ("nonce", "n-0S6_WzA2Mj")], PW).await;
+    let tokens = exchange(&s, &r.location_params()["code"], VERIFIER).await.json();
+    let access = claims_of(tokens["access_token"].as_str().unwrap());
+    assert_eq!(access["scope"], "openid email aws.cognito.signin.user.admin");
+    assert_eq!(access["token_use"], "access");
+    assert!(access.get("nonce").is_none());
+    let id = claims_of(tokens["id_token"].as_str().unwrap());
+    assert_eq!(id["nonce"], "n-0S6_WzA2Mj");
+
+    // Refreshed tokens keep the scopes; the nonce is not repeated.
+    let refreshed = post_form(
+        &s.addr,
+        "/oauth2/token",
+        &[
+            ("grant_type", "refresh_token"),
+            ("client_id", &s.client_id),
+            ("refresh_token", tokens["refresh_token"].as_str().unwrap()),
+        ],
+        &[],
+    )
+    .await
+    .json();
+    assert_eq!(claims_of(refreshed["access_token"].as_str().unwrap())["scope"], access["scope"]);
+    assert!(claims_of(refreshed["id_token"].as_str().unwrap()).get("nonce").is_none());
+    // Through the API's refresh too.
+    let api = s
+        .pool
+        .engine()
+        .call::<op::InitiateAuth>(idp::InitiateAuthRequest {
+            auth_flow: idp::AuthFlowType::RefreshTokenAuth,
+            client_id: s.client_id.as_str().into(),
+            auth_parameters: Some(cognito_wire::Sensitive::new(BTreeMap::from([(
+                "REFRESH_TOKEN".to_owned(),
+                tokens["refresh_token"].as_str().unwrap().to_owned(),
+            )]))),
+            ..Default::default()
+        })
+        .unwrap();
+    let api_access = api.authentication_result.unwrap().access_token.unwrap();
+    assert_eq!(claims_of(api_access.expose())["scope"], access["scope"]);
+
+    // Without a nonce, none; without the admin scope, it is not granted.
+    let r = sign_in(&s, &[("scope", "openid profile")], PW).await;
+    let tokens = exchange(&s, &r.location_params()["code"], VERIFIER).await.json();
+    assert_eq!(claims_of(tokens["access_token"].as_str().unwrap())["scope"], "openid profile");
+    assert!(claims_of(tokens["id_token"].as_str().unwrap()).get("nonce").is_none());
+
+    // The implicit flow too.
+    let r = sign_in(
+        &s,
+        &[("response_type", "token"), ("code_challenge", ""), ("code_challenge_method", ""), ("nonce", "abc")],
+        PW,
+    )
+    .await;
+    let p = r.location_params();
+    assert_eq!(claims_of(&p["access_token"])["scope"], "openid email");
+    assert_eq!(claims_of(&p["id_token"])["nonce"], "abc");
+
+    // Tokens from the API keep Cognito's API scope.
+    let api = s
+        .pool
+        .engine()
+        .call::<op::InitiateAuth>(idp::InitiateAuthRequest {
+            auth_flow: idp::AuthFlowType::UserPasswordAuth,
+            client_id: s.client_id.as_str().into(),
+            auth_parameters: Some(cognito_wire::Sensitive::new(BTreeMap::from([
+                ("USERNAME".to_owned(), "alice".to_owned()),
+                ("PASSWORD".to_owned(), PW.to_owned()),
+            ]))),
+            ..Default::default()
+        })
+        .unwrap();
+    let t = api.authentication_result.unwrap().access_token.unwrap();
+    assert_eq!(claims_of(t.expose())["scope"], "aws.cognito.signin.user.admin");
+    s.pool.stop().await;
+}
