@@ -11,6 +11,13 @@
 //! reports each check as a JSON line with the operations it made (recorded
 //! by its transport) and, when a check fails or is skipped, the exchanges
 //! with their secrets replaced by their lengths.
+//!
+//! Then the `amplify-auth` CLI binary runs against the same pool, one
+//! process per command as a user runs it (flags for the pool, a fresh data
+//! directory): sign-up, confirm-sign-up (ministack's fixed code, or the
+//! local pool's outbox), a wrong password (non-zero exit naming
+//! NotAuthorizedException), SRP sign-in with `--password-stdin`, `session
+//! --force-refresh` (JSON; the access token must change), sign-out.
 
 use std::io::{Read as _, Write as _};
 use std::net::TcpStream;
@@ -28,6 +35,19 @@ use crate::interop::{self, Pool};
 const SERVERS: [&str; 2] = ["local-pool", "ministack"];
 /// The checks the driver reports, in its order.
 const CHECKS: [&str; 5] = ["wrong-password", "srp-sign-in", "refresh", "sign-out", "totp"];
+/// The checks made with the CLI binary, in order.
+const CLI_CHECKS: [&str; 6] = [
+    "cli-sign-up",
+    "cli-confirm-sign-up",
+    "cli-wrong-password",
+    "cli-srp-sign-in",
+    "cli-session-refresh",
+    "cli-sign-out",
+];
+/// How long one CLI command may take.
+const CLI_TIMEOUT: Duration = Duration::from_secs(30);
+const CLI_USERNAME: &str = "interop-cli";
+const CLI_PASSWORD: &str = "Interop-Cli-Pass-1!";
 /// How long the driver may run against one server (the TOTP check may wait
 /// for the next 30 s period once).
 const DRIVER_TIMEOUT: Duration = Duration::from_secs(120);
@@ -74,6 +94,7 @@ pub(crate) fn run(root: &Path, args: &[&str]) -> Result<ExitCode> {
 
     let t = Instant::now();
     let driver = build_driver(root)?;
+    let cli = build_cli(root)?;
     let local_pool = if servers.contains(&"local-pool") { Some(interop::build_local_pool(root)?) } else { None };
     eprintln!("interop client: built in {:.1} s", t.elapsed().as_secs_f64());
 
@@ -94,13 +115,15 @@ pub(crate) fn run(root: &Path, args: &[&str]) -> Result<ExitCode> {
             "local-pool" => local_pool.as_deref().context("local-pool was not built").and_then(|binary| {
                 let pool = Pool::start(binary, &run_dir.join("local-pool.log"))?;
                 eprintln!("interop client: local-pool at {}", pool.url);
-                run_against(&label, &pool.url, &driver, &interop_dir, &python, &run_dir, &mut tally)
+                let bins = Binaries { driver: &driver, cli: &cli };
+                run_against(&label, server, &pool.url, bins, &interop_dir, &python, &run_dir, &mut tally)
             }),
             _ => ministack.as_deref().context("ministack was not installed").and_then(|exe| {
                 let t = Instant::now();
                 let server = Ministack::start(exe, &run_dir)?;
                 eprintln!("interop client: ministack at {} (up in {:.1} s)", server.url, t.elapsed().as_secs_f64());
-                run_against(&label, &server.url, &driver, &interop_dir, &python, &run_dir, &mut tally)
+                let bins = Binaries { driver: &driver, cli: &cli };
+                run_against(&label, "ministack", &server.url, bins, &interop_dir, &python, &run_dir, &mut tally)
             }),
         };
         if let Err(err) = outcome {
@@ -181,6 +204,34 @@ fn build_driver(root: &Path) -> Result<PathBuf> {
         .filter(|m| m["reason"] == "compiler-artifact" && m["target"]["name"] == "interop_client")
         .find_map(|m| m["executable"].as_str().map(PathBuf::from))
         .context("cargo did not report the interop_client executable")
+}
+
+/// Builds the `amplify-auth` CLI (dev profile) and returns its executable.
+fn build_cli(root: &Path) -> Result<PathBuf> {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let output = Command::new(cargo)
+        .current_dir(root)
+        .args([
+            "build",
+            "--quiet",
+            "-p",
+            "amplify-auth-cli",
+            "--bin",
+            "amplify-auth",
+            "--message-format=json-render-diagnostics",
+        ])
+        .stderr(Stdio::inherit())
+        .output()
+        .context("running cargo build -p amplify-auth-cli")?;
+    if !output.status.success() {
+        bail!("cargo build -p amplify-auth-cli failed ({})", output.status);
+    }
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .filter(|m| m["reason"] == "compiler-artifact" && m["target"]["name"] == "amplify-auth")
+        .find_map(|m| m["executable"].as_str().map(PathBuf::from))
+        .context("cargo did not report the amplify-auth executable")
 }
 
 /// ministack in its own venv (it pins botocore apart from boto3's);
@@ -314,11 +365,20 @@ fn setup(interop_dir: &Path, python: &Path, url: &str, name: &str) -> Result<(St
     Ok((field("userPoolId")?, field("clientId")?))
 }
 
-/// Sets up the server and runs the driver against it.
+/// The two programs run against each server.
+#[derive(Clone, Copy)]
+struct Binaries<'a> {
+    driver: &'a Path,
+    cli: &'a Path,
+}
+
+/// Sets up the server and runs the driver, then the CLI, against it.
+#[allow(clippy::too_many_arguments)]
 fn run_against(
     label: &str,
+    server: &str,
     url: &str,
-    driver: &Path,
+    bins: Binaries<'_>,
     interop_dir: &Path,
     python: &Path,
     run_dir: &Path,
@@ -332,15 +392,42 @@ fn run_against(
             return Ok(());
         }
     };
+    let driver = bins.driver;
+    run_driver(label, url, driver, &pool_id, &client_id, run_dir, tally)?;
+    let t = Instant::now();
+    let cli = CliRun {
+        binary: bins.cli,
+        endpoint: url,
+        pool_id: &pool_id,
+        client_id: &client_id,
+        data_dir: run_dir.join(format!("{name}-cli-home")),
+        server,
+    };
+    cli_checks(label, &cli, tally)?;
+    eprintln!("interop client: {label} CLI checks took {:.1} s", t.elapsed().as_secs_f64());
+    Ok(())
+}
+
+/// Runs the driver example against the pool and tallies its checks.
+fn run_driver(
+    label: &str,
+    url: &str,
+    driver: &Path,
+    pool_id: &str,
+    client_id: &str,
+    run_dir: &Path,
+    tally: &mut Tally,
+) -> Result<()> {
+    let name = label.replace('@', "-");
     let stderr_path = run_dir.join(format!("{name}.stderr.log"));
     let mut command = Command::new(driver);
     command.args([
         "--endpoint",
         url,
         "--pool-id",
-        &pool_id,
+        pool_id,
         "--client-id",
-        &client_id,
+        client_id,
         "--username",
         USERNAME,
         "--password",
@@ -399,6 +486,225 @@ fn run_against(
         );
     }
     Ok(())
+}
+
+// ---------------------------------------------------------------- the CLI
+
+/// The CLI pointed at one server's pool.
+struct CliRun<'a> {
+    binary: &'a Path,
+    endpoint: &'a str,
+    pool_id: &'a str,
+    client_id: &'a str,
+    data_dir: PathBuf,
+    server: &'a str,
+}
+
+/// What one CLI command did.
+struct CliOutput {
+    ok: bool,
+    stdout: String,
+    stderr: String,
+}
+
+impl CliOutput {
+    fn summary(&self) -> String {
+        let text = format!("{} {}", self.stdout.trim(), self.stderr.trim());
+        text.trim().replace('\n', " | ")
+    }
+}
+
+impl CliRun<'_> {
+    /// Runs `amplify-auth --endpoint .. --user-pool-id .. --client-id ..
+    /// --region us-east-1 --data-dir .. ARGS` with `stdin` on its standard
+    /// input; killed after `CLI_TIMEOUT`.
+    fn run(&self, args: &[&str], stdin: &str) -> Result<CliOutput> {
+        let mut command = Command::new(self.binary);
+        command
+            .args(["--endpoint", self.endpoint, "--user-pool-id", self.pool_id, "--client-id", self.client_id])
+            .args(["--region", "us-east-1", "--data-dir"])
+            .arg(&self.data_dir)
+            .args(args);
+        interop::client_env(&mut command, self.endpoint, "amplify-auth-cli");
+        for var in ["AMPLIFY_AUTH_CONFIG", "AMPLIFY_AUTH_HOME", "AMPLIFY_AUTH_PASSWORD", "AMPLIFY_AUTH_NEW_PASSWORD"] {
+            command.env_remove(var);
+        }
+        let mut child = command
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .with_context(|| format!("starting {}", self.binary.display()))?;
+        if let Some(mut input) = child.stdin.take() {
+            input.write_all(stdin.as_bytes())?;
+        }
+        let (mut out, mut err) = (child.stdout.take().context("no stdout")?, child.stderr.take().context("no stderr")?);
+        let stdout = std::thread::spawn(move || {
+            let mut text = String::new();
+            let _ = out.read_to_string(&mut text);
+            text
+        });
+        let stderr = std::thread::spawn(move || {
+            let mut text = String::new();
+            let _ = err.read_to_string(&mut text);
+            text
+        });
+        let deadline = Instant::now() + CLI_TIMEOUT;
+        let status = loop {
+            if let Some(status) = child.try_wait()? {
+                break Some(status);
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                break None;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        let stdout = stdout.join().unwrap_or_default();
+        let stderr = stderr.join().unwrap_or_default();
+        let Some(status) = status else {
+            bail!("amplify-auth {} timed out after {} s: {stderr}", args.join(" "), CLI_TIMEOUT.as_secs());
+        };
+        Ok(CliOutput { ok: status.success(), stdout, stderr })
+    }
+
+    /// The sign-up confirmation code: ministack's fixed one, or the last
+    /// one in the local pool's outbox.
+    fn confirmation_code(&self, username: &str) -> Result<String> {
+        if self.server == "ministack" {
+            return Ok("123456".to_owned());
+        }
+        let path = format!("/_local-pool/outbox?pool={}&user={username}", self.pool_id);
+        let body = http_get(self.endpoint, &path)?;
+        let json: Value = serde_json::from_str(&body).with_context(|| format!("the outbox answered {body:?}"))?;
+        json["messages"]
+            .as_array()
+            .and_then(|messages| messages.iter().rev().find_map(|m| m["code"].as_str()))
+            .map(str::to_owned)
+            .with_context(|| format!("no code for {username} in the outbox: {json}"))
+    }
+}
+
+/// `GET path` on a loopback HTTP server; the body of a 200 answer.
+fn http_get(endpoint: &str, path: &str) -> Result<String> {
+    let host = endpoint.strip_prefix("http://").context("not an http:// endpoint")?;
+    let mut stream = TcpStream::connect(host).with_context(|| format!("connecting to {host}"))?;
+    stream.set_read_timeout(Some(Duration::from_secs(10)))?;
+    write!(stream, "GET {path} HTTP/1.0\r\nHost: {host}\r\n\r\n")?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response)?;
+    let (head, body) = response.split_once("\r\n\r\n").context("a malformed HTTP answer")?;
+    if !head.starts_with("HTTP/1.1 200") && !head.starts_with("HTTP/1.0 200") {
+        bail!("GET {path} answered {}", head.lines().next().unwrap_or(""));
+    }
+    Ok(body.to_owned())
+}
+
+/// The CLI checks against one pool; each failure is tallied, and a check
+/// whose predecessor failed is tallied as failed too (it cannot run).
+fn cli_checks(label: &str, cli: &CliRun<'_>, tally: &mut Tally) -> Result<()> {
+    if cli.data_dir.exists() {
+        std::fs::remove_dir_all(&cli.data_dir)?;
+    }
+    std::fs::create_dir_all(&cli.data_dir)?;
+    let password = format!("{CLI_PASSWORD}\n");
+    let mut results: Vec<(&str, Result<String>)> = Vec::new();
+    let outcome = (|| -> Result<()> {
+        let email = format!("{CLI_USERNAME}@example.com");
+        let out = cli.run(&["sign-up", CLI_USERNAME, "--email", &email], &password)?;
+        results.push((
+            "cli-sign-up",
+            if out.ok && out.stdout.contains("nextStep: CONFIRM_SIGN_UP") {
+                Ok(first_line(&out.stdout))
+            } else {
+                Err(anyhow::anyhow!("{}", out.summary()))
+            },
+        ));
+
+        let code = cli.confirmation_code(CLI_USERNAME)?;
+        let out = cli.run(&["confirm-sign-up", CLI_USERNAME, &code], "")?;
+        results.push((
+            "cli-confirm-sign-up",
+            if out.ok && out.stdout.contains("DONE") {
+                Ok(format!("code {code}: {}", first_line(&out.stdout)))
+            } else {
+                Err(anyhow::anyhow!("{}", out.summary()))
+            },
+        ));
+
+        let out = cli.run(&["--password-stdin", "sign-in", CLI_USERNAME], "Wrong-Pass-1!\n")?;
+        results.push((
+            "cli-wrong-password",
+            if !out.ok && out.stderr.contains("NotAuthorizedException") {
+                Ok(format!("exit non-zero: {}", first_line(&out.stderr)))
+            } else {
+                Err(anyhow::anyhow!("expected a failure naming NotAuthorizedException: {}", out.summary()))
+            },
+        ));
+
+        let out = cli.run(&["--output", "json", "--password-stdin", "sign-in", CLI_USERNAME], &password)?;
+        let json: Value = serde_json::from_str(out.stdout.trim()).unwrap_or_default();
+        let signed_in = out.ok && json["isSignedIn"] == true && json["nextStep"]["signInStep"] == "DONE";
+        let flow = cli.run(&["--output", "json", "session"], "")?;
+        let flow: Value = serde_json::from_str(flow.stdout.trim()).unwrap_or_default();
+        results.push((
+            "cli-srp-sign-in",
+            if signed_in && flow["signInDetails"]["authFlowType"] == "USER_SRP_AUTH" {
+                Ok(format!("{} (flow {})", out.stdout.trim(), flow["signInDetails"]["authFlowType"]))
+            } else {
+                Err(anyhow::anyhow!("{} / session {flow}", out.summary()))
+            },
+        ));
+
+        // Tokens carry their issue time in seconds: wait for the next
+        // second so a refreshed token cannot equal the old one by chance.
+        let before = cli.run(&["print-access-token"], "")?;
+        std::thread::sleep(Duration::from_millis(1100));
+        let out = cli.run(&["--output", "json", "session", "--force-refresh"], "")?;
+        let session: Value = serde_json::from_str(out.stdout.trim()).unwrap_or_default();
+        let after = cli.run(&["print-access-token"], "")?;
+        let changed = before.ok && after.ok && before.stdout.trim() != after.stdout.trim();
+        results.push((
+            "cli-session-refresh",
+            if out.ok && session["signedIn"] == true && changed {
+                Ok(format!(
+                    "new access token (iat {} , exp {})",
+                    session["accessToken"]["iat"], session["accessToken"]["exp"]
+                ))
+            } else {
+                Err(anyhow::anyhow!("token changed: {changed}; {}", out.summary()))
+            },
+        ));
+
+        let out = cli.run(&["sign-out"], "")?;
+        let after = cli.run(&["--output", "json", "session"], "")?;
+        let after: Value = serde_json::from_str(after.stdout.trim()).unwrap_or_default();
+        results.push((
+            "cli-sign-out",
+            if out.ok && out.stdout.trim() == "signed out" && after["signedIn"] == false {
+                Ok("signed out (refresh token revoked); session then signedIn=false".to_owned())
+            } else {
+                Err(anyhow::anyhow!("{} / session after: {after}", out.summary()))
+            },
+        ));
+        Ok(())
+    })();
+    for check in CLI_CHECKS {
+        match results.iter().find(|(name, _)| *name == check) {
+            Some((_, Ok(detail))) => tally.pass(label, check, detail),
+            Some((_, Err(err))) => tally.fail(label, check, &format!("{err:#}")),
+            None => match &outcome {
+                Err(err) => tally.fail(label, check, &format!("not run: {err:#}")),
+                Ok(()) => tally.fail(label, check, "not run"),
+            },
+        }
+    }
+    Ok(())
+}
+
+fn first_line(text: &str) -> String {
+    text.lines().next().unwrap_or("").trim().to_owned()
 }
 
 /// Reports one check line of the driver.
