@@ -1046,7 +1046,7 @@ impl Engine {
     }
 }
 
-fn client_unit(client: &idp::UserPoolClientType, which: &str) -> String {
+pub(crate) fn client_unit(client: &idp::UserPoolClientType, which: &str) -> String {
     let units = client.token_validity_units.as_ref();
     let unit = match which {
         "access" => units.and_then(|u| u.access_token.as_ref()),
@@ -1057,7 +1057,7 @@ fn client_unit(client: &idp::UserPoolClientType, which: &str) -> String {
         .unwrap_or_else(|| if which == "refresh" { "days".into() } else { "hours".into() })
 }
 
-fn validity_seconds<T: Into<i64>>(value: Option<T>, unit: String, default: i64) -> i64 {
+pub(crate) fn validity_seconds<T: Into<i64>>(value: Option<T>, unit: String, default: i64) -> i64 {
     let Some(value) = value.map(Into::into) else { return default };
     let per = match unit.as_str() {
         "seconds" => 1,

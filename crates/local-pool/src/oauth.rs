@@ -489,11 +489,72 @@ fn token(engine: &Engine, hosted: &Hosted, headers: &HeaderMap, form: &BTreeMap<
                 Err(_) => bad("invalid_grant", "Invalid refresh token"),
             }
         }
-        Some("client_credentials") => {
-            bad("unsupported_grant_type", "client_credentials is not supported by the local pool yet")
-        }
+        Some("client_credentials") => client_credentials(engine, &pool_id, &client, form.get("scope")),
         Some(_) => bad("unsupported_grant_type", "grant_type is not supported"),
         None => bad("invalid_request", "grant_type is missing"),
+    }
+}
+
+/// `grant_type=client_credentials` (machine to machine): an access token
+/// for the client itself, with custom (resource-server) scopes only. The
+/// client has already authenticated with its secret.
+fn client_credentials(
+    engine: &Engine,
+    pool_id: &str,
+    client: &idp::UserPoolClientType,
+    requested: Option<&String>,
+) -> Reply {
+    let bad = |code: &str, description: &str| oauth_error(StatusCode::BAD_REQUEST, code, description);
+    let client_id = client.client_id.as_ref().map(|c| c.expose().clone()).unwrap_or_default();
+    if client.client_secret.is_none() {
+        // Cognito allows the flow only for clients with a secret.
+        return bad("unauthorized_client", "Client is not allowed to use the client_credentials grant");
+    }
+    let allowed_flow = client.allowed_o_auth_flows_user_pool_client == Some(true)
+        && client.allowed_o_auth_flows.iter().flatten().any(|f| f.as_str() == "client_credentials");
+    if !allowed_flow {
+        return bad("unauthorized_client", "Client is not allowed to use the client_credentials grant");
+    }
+    // Only resource-server scopes (`identifier/scope`) apply to this grant.
+    let custom: Vec<String> =
+        client.allowed_o_auth_scopes.iter().flatten().filter(|s| s.contains('/')).cloned().collect();
+    let scopes: Vec<String> = match requested.map(|s| s.split_whitespace().map(str::to_owned).collect::<Vec<_>>()) {
+        Some(list) if !list.is_empty() => {
+            if list.iter().any(|s| !custom.contains(s)) {
+                return bad("invalid_scope", "Requested scope is not allowed for this client");
+            }
+            list
+        }
+        _ => custom,
+    };
+    if scopes.is_empty() {
+        return bad("invalid_scope", "The client has no custom scopes for the client_credentials grant");
+    }
+    let key = match engine.signing_key(pool_id) {
+        Ok(k) => k,
+        Err(fail) => return oauth_error(StatusCode::INTERNAL_SERVER_ERROR, "server_error", &fail.message),
+    };
+    let now = engine.now();
+    let validity =
+        crate::auth::validity_seconds(client.access_token_validity, crate::auth::client_unit(client, "access"), 3600);
+    let claims = crate::engine::claims_map(json!({
+        "sub": client_id,
+        "token_use": "access",
+        "scope": scopes.join(" "),
+        "auth_time": now,
+        "iss": engine.issuer(pool_id),
+        "exp": now + validity,
+        "iat": now,
+        "version": 2,
+        "jti": crate::engine::uuid_v4(),
+        "client_id": client_id,
+    }));
+    match key.sign(&claims) {
+        Ok(token) => json_reply(
+            StatusCode::OK,
+            &json!({ "access_token": token, "expires_in": validity, "token_type": "Bearer" }),
+        ),
+        Err(e) => oauth_error(StatusCode::INTERNAL_SERVER_ERROR, "server_error", e.0),
     }
 }
 

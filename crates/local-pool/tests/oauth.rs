@@ -475,9 +475,10 @@ async fn clients_with_secrets_authenticate_at_the_token_endpoint() {
     )
     .await;
     assert_eq!(ok.status, 200, "{}", ok.body);
+    // The client is not allowed the client_credentials flow.
     let cc = post_form(&s.addr, "/oauth2/token", &[("grant_type", "client_credentials")], &[("Authorization", &basic)])
         .await;
-    assert_eq!(cc.json()["error"], "unsupported_grant_type");
+    assert_eq!(cc.json()["error"], "unauthorized_client");
     s.pool.stop().await;
 }
 
@@ -620,4 +621,81 @@ async fn tokens_carry_the_granted_scopes_and_the_nonce() {
     let t = api.authentication_result.unwrap().access_token.unwrap();
     assert_eq!(claims_of(t.expose())["scope"], "aws.cognito.signin.user.admin");
     s.pool.stop().await;
+}
+
+#[tokio::test]
+async fn client_credentials_for_confidential_clients() {
+    let (s, secret) = setup_with(true, &[OAuthFlowType::ClientCredentials]).await;
+    let secret = secret.unwrap();
+    s.pool
+        .engine()
+        .call::<op::UpdateUserPoolClient>(idp::UpdateUserPoolClientRequest {
+            user_pool_id: s.pool_id.clone(),
+            client_id: s.client_id.as_str().into(),
+            allowed_o_auth_flows: Some(vec![OAuthFlowType::ClientCredentials]),
+            allowed_o_auth_scopes: Some(["orders/read", "orders/write", "openid"].map(String::from).to_vec()),
+            allowed_o_auth_flows_user_pool_client: Some(true),
+            ..Default::default()
+        })
+        .unwrap();
+    let basic =
+        format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{}:{}", s.client_id, secret)));
+    let auth = [("Authorization", basic.as_str())];
+
+    // A requested custom scope.
+    let r =
+        post_form(&s.addr, "/oauth2/token", &[("grant_type", "client_credentials"), ("scope", "orders/read")], &auth)
+            .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let json = r.json();
+    assert_eq!(json["token_type"], "Bearer");
+    assert_eq!(json["expires_in"], 3600);
+    assert!(json.get("id_token").is_none() && json.get("refresh_token").is_none());
+    let claims = claims_of(json["access_token"].as_str().unwrap());
+    assert_eq!(claims["token_use"], "access");
+    assert_eq!(claims["scope"], "orders/read");
+    assert_eq!(claims["sub"], s.client_id.as_str());
+    assert_eq!(claims["client_id"], s.client_id.as_str());
+    assert!(claims.get("username").is_none());
+    // It is no user's token: userInfo refuses it.
+    let bearer = format!("Bearer {}", json["access_token"].as_str().unwrap());
+    let info = http(&s.addr, "GET", "/oauth2/userInfo", &[("Authorization", &bearer)], "").await;
+    assert_eq!(info.status, 401);
+
+    // No scope requested: every custom scope the client is allowed.
+    let all = post_form(&s.addr, "/oauth2/token", &[("grant_type", "client_credentials")], &auth).await.json();
+    assert_eq!(claims_of(all["access_token"].as_str().unwrap())["scope"], "orders/read orders/write");
+    // The secret in the form works too.
+    let in_form = post_form(
+        &s.addr,
+        "/oauth2/token",
+        &[("grant_type", "client_credentials"), ("client_id", &s.client_id), ("client_secret", &secret)],
+        &[],
+    )
+    .await;
+    assert_eq!(in_form.status, 200, "{}", in_form.body);
+
+    // Refusals: a scope not allowed, an OIDC scope, a wrong or missing secret.
+    for scope in ["orders/delete", "openid", "orders/read email"] {
+        let r =
+            post_form(&s.addr, "/oauth2/token", &[("grant_type", "client_credentials"), ("scope", scope)], &auth).await;
+        assert_eq!((r.status, r.json()["error"].as_str()), (400, Some("invalid_scope")), "{scope}");
+    }
+    let wrong = format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{}:nope", s.client_id)));
+    let r = post_form(&s.addr, "/oauth2/token", &[("grant_type", "client_credentials")], &[("Authorization", &wrong)])
+        .await;
+    assert_eq!(r.json()["error"], "invalid_client");
+    let r =
+        post_form(&s.addr, "/oauth2/token", &[("grant_type", "client_credentials"), ("client_id", &s.client_id)], &[])
+            .await;
+    assert_eq!(r.json()["error"], "invalid_client");
+
+    // A public client cannot use the grant.
+    let p = setup().await;
+    let r =
+        post_form(&p.addr, "/oauth2/token", &[("grant_type", "client_credentials"), ("client_id", &p.client_id)], &[])
+            .await;
+    assert_eq!(r.json()["error"], "unauthorized_client");
+    s.pool.stop().await;
+    p.pool.stop().await;
 }
