@@ -4,12 +4,22 @@
 //! credentials: `GetId`, `GetCredentialsForIdentity` and `GetOpenIdToken`.
 //!
 //! Credentials are fake but well formed (`ASIA...` access key, 40-character
-//! secret, long session token, one hour); nothing checks them. `Logins`
-//! tokens are checked for real: the ID token must be signed by the user
-//! pool's key, unexpired, for an app client configured on the identity pool,
-//! and (with `ServerSideTokenCheck`) not revoked by sign-out. OpenID tokens
-//! are RS256 JWTs signed with a key of the identity service
-//! ([`Engine::identity_jwks`]).
+//! secret, long session token, one hour); nothing checks them. User-pool
+//! `Logins` tokens are checked for real: the ID token must be signed by the
+//! user pool's key, unexpired, for an app client configured on the identity
+//! pool, and (with `ServerSideTokenCheck`) not revoked by sign-out. OpenID
+//! tokens are RS256 JWTs signed with a key of the identity service
+//! ([`Engine::identity_jwks`]); they are accepted back as the
+//! `cognito-identity.amazonaws.com` login (developer-authenticated
+//! identities).
+//!
+//! Tokens of other providers (Google, Facebook, Login with Amazon, Sign in
+//! with Apple, an OIDC issuer) cannot be verified offline. The local rule:
+//! the provider must be configured on the identity pool, the token must be a
+//! well-formed JWT whose `iss` is the provider's, whose `aud` is one of the
+//! configured app ids (public providers; not checked for OIDC issuers, whose
+//! client ids live in IAM), with an `exp` in the future and a `sub`, which
+//! becomes the login's user. **The signature is not checked.**
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -30,8 +40,19 @@ pub(crate) const OPENID_ISSUER: &str = "https://cognito-identity.amazonaws.com";
 const CREDENTIALS_SECONDS: i64 = 3600;
 /// How long an OpenID token lasts (Cognito: ten minutes).
 const OPENID_SECONDS: i64 = 600;
+/// How long a developer-identity OpenID token lasts by default (Cognito: 15 minutes).
+const DEVELOPER_OPENID_SECONDS: i64 = 900;
 /// The account in ARNs.
 const ACCOUNT: &str = "000000000000";
+/// The `Logins` key of tokens from `GetOpenIdToken(ForDeveloperIdentity)`.
+pub(crate) const COGNITO_IDENTITY_PROVIDER: &str = "cognito-identity.amazonaws.com";
+/// Public providers: the `Logins` key and the `iss` values their tokens carry.
+const PUBLIC_PROVIDERS: &[(&str, &[&str])] = &[
+    ("accounts.google.com", &["https://accounts.google.com", "accounts.google.com"]),
+    ("graph.facebook.com", &["https://www.facebook.com", "https://graph.facebook.com"]),
+    ("www.amazon.com", &["https://www.amazon.com"]),
+    ("appleid.apple.com", &["https://appleid.apple.com"]),
+];
 
 fn no_identity_pool(id: &str) -> Fail {
     Fail::new(ErrorCode::ResourceNotFoundException, format!("IdentityPool '{id}' not found."))
@@ -140,6 +161,23 @@ fn logins_of(logins: Option<&BTreeMap<String, Sensitive<String>>>) -> Vec<(Strin
         .collect()
 }
 
+/// The claims of a well-formed JWT (three base64url segments, a JSON header
+/// naming an `alg`, JSON claims), without checking its signature.
+fn well_formed_jwt(token: &str) -> Option<serde_json::Map<String, Value>> {
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let mut parts = token.split('.');
+    let (header, payload, _signature) = (parts.next()?, parts.next()?, parts.next()?);
+    if parts.next().is_some() {
+        return None;
+    }
+    let header: Value = serde_json::from_slice(&b64.decode(header.trim_end_matches('=')).ok()?).ok()?;
+    header.get("alg").and_then(Value::as_str)?;
+    match serde_json::from_slice(&b64.decode(payload.trim_end_matches('=')).ok()?).ok()? {
+        Value::Object(map) => Some(map),
+        _ => None,
+    }
+}
+
 impl Engine {
     pub(crate) fn dispatch_identity(&self, name: &str, body: &[u8]) -> OpResult<Vec<u8>> {
         dispatch_ops! { self, name, body, iop;
@@ -147,6 +185,7 @@ impl Engine {
             GetId => get_id,
             GetCredentialsForIdentity => get_credentials_for_identity,
             GetOpenIdToken => get_open_id_token,
+            GetOpenIdTokenForDeveloperIdentity => get_open_id_token_for_developer_identity,
             // Management.
             CreateIdentityPool => create_identity_pool,
             DescribeIdentityPool => describe_identity_pool,
@@ -370,14 +409,34 @@ impl Engine {
     /// the identity pool, the token a valid ID token of it for one of the
     /// configured app clients.
     fn check_login(&self, pool: &ci::IdentityPool, key: &str, token: &str) -> OpResult<Login> {
+        if key == COGNITO_IDENTITY_PROVIDER {
+            return self.check_cognito_identity_token(pool, token);
+        }
+        if let Some((_, issuers)) = PUBLIC_PROVIDERS.iter().find(|(name, _)| *name == key) {
+            let app_ids =
+                pool.supported_login_providers.as_ref().and_then(|p| p.get(key)).ok_or_else(unsupported_provider)?;
+            let app_ids: Vec<&str> = app_ids.split(',').map(str::trim).filter(|a| !a.is_empty()).collect();
+            return self.check_external(key, token, issuers, Some(&app_ids));
+        }
+        let oidc = pool
+            .open_id_connect_provider_ar_ns
+            .iter()
+            .flatten()
+            .any(|arn| arn.split_once(":oidc-provider/").is_some_and(|(_, host)| host == key));
+        if oidc {
+            return self.check_external(key, token, &[format!("https://{key}").as_str()], None);
+        }
+        if pool.developer_provider_name.as_deref() == Some(key) {
+            return Err(invalid_login(
+                "Developer provider logins are accepted only by GetOpenIdTokenForDeveloperIdentity.",
+            ));
+        }
         let user_pool_id = key.rsplit('/').next().unwrap_or("");
         if !key.contains('/') || cognito_wire::endpoint::region_from_user_pool_id(user_pool_id).is_err() {
-            // Facebook, Google, OIDC, SAML, developer providers: nothing here
-            // can check their tokens.
-            let configured = pool.supported_login_providers.as_ref().is_some_and(|p| p.contains_key(key))
-                || pool.open_id_connect_provider_ar_ns.iter().flatten().any(|arn| arn.ends_with(key));
+            // SAML and unknown providers: SAML assertions are not checked here.
+            let configured = pool.saml_provider_ar_ns.iter().flatten().any(|arn| arn == key);
             return Err(if configured {
-                invalid_login("The local pool verifies only Cognito user pool tokens.")
+                invalid_login("The local pool does not verify SAML assertions.")
             } else {
                 unsupported_provider()
             });
@@ -429,6 +488,72 @@ impl Engine {
         Ok(Login { provider, sub })
     }
 
+    /// A token of a provider the local pool cannot verify (see the module
+    /// documentation): a well-formed JWT with the provider's `iss`, one of
+    /// `audiences` as `aud` (when given), an `exp` in the future and a `sub`.
+    /// The signature is not checked.
+    fn check_external(
+        &self,
+        provider: &str,
+        token: &str,
+        issuers: &[&str],
+        audiences: Option<&[&str]>,
+    ) -> OpResult<Login> {
+        let claims =
+            well_formed_jwt(token).ok_or_else(|| invalid_login("Not a valid OpenId Connect identity token."))?;
+        let iss = claims.get("iss").and_then(Value::as_str).unwrap_or("");
+        if !issuers.contains(&iss) {
+            return Err(invalid_login("Issuer doesn't match providerName"));
+        }
+        if let Some(audiences) = audiences {
+            let matches = |a: &str| audiences.contains(&a);
+            let ok = match claims.get("aud") {
+                Some(Value::String(aud)) => matches(aud),
+                Some(Value::Array(auds)) => auds.iter().filter_map(Value::as_str).any(matches),
+                _ => false,
+            };
+            if !ok {
+                return Err(invalid_login("Incorrect token audience."));
+            }
+        }
+        self.check_exp(&claims)?;
+        let sub = claims.get("sub").and_then(Value::as_str).unwrap_or("");
+        if sub.is_empty() {
+            return Err(invalid_login("Missing a required claim: sub"));
+        }
+        Ok(Login { provider: provider.to_owned(), sub: sub.to_owned() })
+    }
+
+    fn check_exp(&self, claims: &serde_json::Map<String, Value>) -> OpResult<()> {
+        let now = self.now();
+        let exp =
+            claims.get("exp").and_then(Value::as_i64).ok_or_else(|| invalid_login("Missing a required claim: exp"))?;
+        if exp <= now {
+            return Err(invalid_login(&format!("Token expired: {now} >= {exp}")));
+        }
+        Ok(())
+    }
+
+    /// An OpenID token of this identity service (from `GetOpenIdToken` or
+    /// `GetOpenIdTokenForDeveloperIdentity`): signed by its key, for this
+    /// identity pool, unexpired. Its `sub` is the identity.
+    fn check_cognito_identity_token(&self, pool: &ci::IdentityPool, token: &str) -> OpResult<Login> {
+        let key = self.identity_signing_key()?;
+        let claims = key.verify(token).ok_or_else(|| invalid_login("Couldn't verify signed token."))?;
+        if claims.get("iss").and_then(Value::as_str) != Some(OPENID_ISSUER) {
+            return Err(invalid_login("Issuer doesn't match providerName"));
+        }
+        if claims.get("aud").and_then(Value::as_str) != Some(pool.identity_pool_id.as_str()) {
+            return Err(invalid_login("Incorrect token audience."));
+        }
+        self.check_exp(&claims)?;
+        let sub = claims.get("sub").and_then(Value::as_str).unwrap_or("");
+        if sub.is_empty() {
+            return Err(invalid_login("Missing a required claim: sub"));
+        }
+        Ok(Login { provider: COGNITO_IDENTITY_PROVIDER.to_owned(), sub: sub.to_owned() })
+    }
+
     /// `ServerSideTokenCheck`: the user still exists, is enabled, and has
     /// not signed out (GlobalSignOut, RevokeToken) since the token was issued.
     fn check_not_revoked(
@@ -459,19 +584,29 @@ impl Engine {
     /// identity the user already has; an authenticated identity must own
     /// at least one of the logins. Without `current` (GetId), the identity
     /// the logins own, or a new one.
-    fn link(&self, pool_id: &str, current: Option<&str>, logins: &[Login]) -> OpResult<String> {
+    ///
+    /// A `cognito-identity.amazonaws.com` login is owned by the identity it
+    /// names. With `attach` (GetOpenIdTokenForDeveloperIdentity), logins
+    /// nobody owns are linked to an authenticated `current` identity.
+    fn link(&self, pool_id: &str, current: Option<&str>, logins: &[Login], attach: bool) -> OpResult<String> {
         let now = self.now();
         let mut state = self.lock();
         let identities = &mut state.identity.identities;
         let owners: BTreeSet<String> = logins
             .iter()
             .filter_map(|login| {
+                if login.provider == COGNITO_IDENTITY_PROVIDER {
+                    return identities.get(&login.sub).filter(|i| i.pool_id == pool_id).map(|_| login.sub.clone());
+                }
                 identities
                     .iter()
                     .find(|(_, i)| i.pool_id == pool_id && i.logins.get(&login.provider) == Some(&login.sub))
                     .map(|(id, _)| id.clone())
             })
             .collect();
+        if owners.is_empty() && logins.iter().any(|l| l.provider == COGNITO_IDENTITY_PROVIDER) {
+            return Err(logins_mismatch());
+        }
         let target = match current {
             None => match owners.len() {
                 0 => {
@@ -508,7 +643,7 @@ impl Engine {
                         }
                         _ => return Err(logins_mismatch()),
                     }
-                } else if owners.len() == 1 && owners.contains(current) {
+                } else if (owners.len() == 1 && owners.contains(current)) || (attach && owners.is_empty()) {
                     current.to_owned()
                 } else {
                     return Err(logins_mismatch());
@@ -517,7 +652,7 @@ impl Engine {
         };
         if let Some(identity) = identities.get_mut(&target) {
             let before = identity.logins.len();
-            for login in logins {
+            for login in logins.iter().filter(|l| l.provider != COGNITO_IDENTITY_PROVIDER) {
                 identity.logins.insert(login.provider.clone(), login.sub.clone());
             }
             if identity.logins.len() != before {
@@ -553,7 +688,7 @@ impl Engine {
             id
         } else {
             let checked = self.check_logins(&pool.config, &logins)?;
-            self.link(&input.identity_pool_id, None, &checked)?
+            self.link(&input.identity_pool_id, None, &checked, false)?
         };
         Ok(ci::GetIdResponse { identity_id: Some(identity_id), ..Default::default() })
     }
@@ -584,7 +719,7 @@ impl Engine {
             return Ok((identity_id.to_owned(), identity.pool_id, Vec::new()));
         }
         let checked = self.check_logins(&pool.config, &logins)?;
-        let id = self.link(&identity.pool_id, Some(identity_id), &checked)?;
+        let id = self.link(&identity.pool_id, Some(identity_id), &checked, false)?;
         Ok((id, identity.pool_id, checked))
     }
 
@@ -611,6 +746,16 @@ impl Engine {
                 )
                 .collect()
         };
+        let token = self.open_id_token(&identity_id, &pool_id, &amr, OPENID_SECONDS)?;
+        Ok(ci::GetOpenIdTokenResponse {
+            identity_id: Some(identity_id),
+            token: Some(Sensitive::new(token)),
+            ..Default::default()
+        })
+    }
+
+    /// An OpenID token for an identity, signed by the identity service's key.
+    fn open_id_token(&self, identity_id: &str, pool_id: &str, amr: &[String], seconds: i64) -> OpResult<String> {
         let now = self.now();
         let region = pool_id.split_once(':').map_or("us-east-1", |(r, _)| r);
         let claims = claims_map(json!({
@@ -620,12 +765,74 @@ impl Engine {
             "iss": OPENID_ISSUER,
             "https://cognito-identity.amazonaws.com/identity-pool-arn":
                 format!("arn:aws:cognito-identity:{region}:{ACCOUNT}:identitypool/{pool_id}"),
-            "exp": now + OPENID_SECONDS,
+            "exp": now + seconds,
             "iat": now,
         }));
         let key = self.identity_signing_key()?;
-        let token = key.sign(&claims).map_err(|e| Fail::internal(e.0))?;
-        Ok(ci::GetOpenIdTokenResponse {
+        key.sign(&claims).map_err(|e| Fail::internal(e.0))
+    }
+
+    /// Developer-authenticated identities: the app's backend names its user
+    /// (`Logins: {<DeveloperProviderName>: <user identifier>}`, possibly
+    /// with public-provider tokens) and gets the identity and an OpenID
+    /// token, which the client then sends as the
+    /// `cognito-identity.amazonaws.com` login.
+    fn get_open_id_token_for_developer_identity(
+        &self,
+        input: ci::GetOpenIdTokenForDeveloperIdentityInput,
+    ) -> OpResult<ci::GetOpenIdTokenForDeveloperIdentityResponse> {
+        check_id(&input.identity_pool_id, "identityPoolId")?;
+        if let Some(id) = &input.identity_id {
+            check_id(id, "identityId")?;
+        }
+        let seconds = input.token_duration.unwrap_or(DEVELOPER_OPENID_SECONDS);
+        if !(1..=86_400).contains(&seconds) {
+            return Err(Fail::invalid(format!(
+                "1 validation error detected: Value '{seconds}' at 'tokenDuration' failed to satisfy constraint: Member must have value less than or equal to 86400"
+            )));
+        }
+        let pool = Self::identity_pool(&self.lock(), &input.identity_pool_id)?;
+        let developer = pool.config.developer_provider_name.clone().unwrap_or_default();
+        let logins = logins_of(Some(&input.logins));
+        if logins.is_empty() {
+            return Err(Fail::invalid("Logins must contain at least one login."));
+        }
+        let mut checked = Vec::with_capacity(logins.len());
+        let mut developer_user = None;
+        for (key, value) in &logins {
+            if !developer.is_empty() && *key == developer {
+                if value.chars().count() > 1024 {
+                    return Err(Fail::invalid("The developer user identifier is longer than 1024 characters."));
+                }
+                developer_user = Some(value.clone());
+                checked.push(Login { provider: developer.clone(), sub: value.clone() });
+            } else {
+                checked.push(self.check_login(&pool.config, key, value)?);
+            }
+        }
+        let identity_id = match &input.identity_id {
+            Some(current) => {
+                let belongs =
+                    self.lock().identity.identities.get(current).is_some_and(|i| i.pool_id == input.identity_pool_id);
+                if !belongs {
+                    return Err(no_identity(current));
+                }
+                self.link(&input.identity_pool_id, Some(current), &checked, true)?
+            }
+            None => self.link(&input.identity_pool_id, None, &checked, false)?,
+        };
+        let mut amr = vec!["authenticated".to_owned()];
+        for login in &checked {
+            amr.push(login.provider.clone());
+            match &developer_user {
+                Some(user) if login.provider == developer => {
+                    amr.push(format!("{developer}:{}:{user}", input.identity_pool_id));
+                }
+                _ => amr.push(format!("{}:CognitoSignIn:{}", login.provider, login.sub)),
+            }
+        }
+        let token = self.open_id_token(&identity_id, &input.identity_pool_id, &amr, seconds)?;
+        Ok(ci::GetOpenIdTokenForDeveloperIdentityResponse {
             identity_id: Some(identity_id),
             token: Some(Sensitive::new(token)),
             ..Default::default()

@@ -580,3 +580,286 @@ async fn the_http_endpoint_serves_cognito_identity() {
     assert_eq!(body["__type"], "UnknownOperationException");
     f.pool.stop().await;
 }
+
+// ----- other providers: public, OIDC, developer-authenticated -----
+
+const GOOGLE_APP: &str = "1234-google.apps.googleusercontent.com";
+const DEVELOPER: &str = "login.example.dev";
+const OIDC_HOST: &str = "issuer.example.com";
+
+/// An unsigned JWT with the given claims, as a provider's ID token looks
+/// (the local pool does not check other providers' signatures).
+fn provider_token(claims: &serde_json::Value) -> String {
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    format!(
+        "{}.{}.{}",
+        b64.encode(r#"{"alg":"RS256","kid":"k1","typ":"JWT"}"#),
+        b64.encode(claims.to_string()),
+        b64.encode("not-a-real-signature")
+    )
+}
+
+fn social_token(iss: &str, aud: &str, sub: &str, exp: i64) -> String {
+    provider_token(&serde_json::json!({"iss": iss, "aud": aud, "sub": sub, "exp": exp, "iat": exp - 3600}))
+}
+
+/// An identity pool trusting Google, Facebook, Amazon, Apple, an OIDC issuer
+/// and a developer provider (no user pool).
+fn social_pool(e: &Engine) -> String {
+    e.call::<iop::CreateIdentityPool>(ci::CreateIdentityPoolInput {
+        identity_pool_name: "social".into(),
+        allow_unauthenticated_identities: false,
+        supported_login_providers: Some(BTreeMap::from([
+            ("accounts.google.com".to_owned(), GOOGLE_APP.to_owned()),
+            ("graph.facebook.com".to_owned(), "fb-app-1".to_owned()),
+            ("www.amazon.com".to_owned(), "amzn1.application.x".to_owned()),
+            ("appleid.apple.com".to_owned(), "com.example.app".to_owned()),
+        ])),
+        open_id_connect_provider_ar_ns: Some(vec![format!("arn:aws:iam::000000000000:oidc-provider/{OIDC_HOST}")]),
+        developer_provider_name: Some(DEVELOPER.into()),
+        ..Default::default()
+    })
+    .unwrap()
+    .identity_pool_id
+}
+
+fn one_login(key: &str, token: &str) -> Option<BTreeMap<String, Sensitive<String>>> {
+    Some(BTreeMap::from([(key.to_owned(), Sensitive::new(token.to_owned()))]))
+}
+
+fn get_id_with(e: &Engine, pool: &str, key: &str, token: &str) -> Result<String, Fail> {
+    e.call::<iop::GetId>(ci::GetIdInput {
+        identity_pool_id: pool.into(),
+        logins: one_login(key, token),
+        ..Default::default()
+    })
+    .map(|o| o.identity_id.unwrap())
+}
+
+fn credentials_with(
+    e: &Engine,
+    identity_id: &str,
+    key: &str,
+    token: &str,
+) -> Result<ci::GetCredentialsForIdentityResponse, Fail> {
+    e.call::<iop::GetCredentialsForIdentity>(ci::GetCredentialsForIdentityInput {
+        identity_id: identity_id.into(),
+        logins: one_login(key, token),
+        ..Default::default()
+    })
+}
+
+#[tokio::test]
+async fn public_and_oidc_provider_tokens_get_one_identity_per_user() {
+    let f = Fixture::new().await;
+    let e = f.engine();
+    let pool = social_pool(e);
+    let exp = e.now() + 3600;
+    let cases = [
+        ("accounts.google.com", "https://accounts.google.com", GOOGLE_APP),
+        ("graph.facebook.com", "https://www.facebook.com", "fb-app-1"),
+        ("www.amazon.com", "https://www.amazon.com", "amzn1.application.x"),
+        ("appleid.apple.com", "https://appleid.apple.com", "com.example.app"),
+        (OIDC_HOST, "https://issuer.example.com", "any-client"),
+    ];
+    let mut seen = Vec::new();
+    for (key, iss, aud) in cases {
+        let token = social_token(iss, aud, "user-1", exp);
+        let id = get_id_with(e, &pool, key, &token).unwrap_or_else(|err| panic!("{key}: {err}"));
+        assert!(is_id(&id), "{id}");
+        // The same token, and a later token for the same user: the same identity.
+        assert_eq!(get_id_with(e, &pool, key, &token).unwrap(), id, "{key}");
+        let later = social_token(iss, aud, "user-1", exp + 60);
+        assert_eq!(get_id_with(e, &pool, key, &later).unwrap(), id, "{key}");
+        // Another user of the same provider: another identity.
+        let other = get_id_with(e, &pool, key, &social_token(iss, aud, "user-2", exp)).unwrap();
+        assert_ne!(other, id, "{key}");
+        let out = credentials_with(e, &id, key, &token).unwrap();
+        assert_eq!(out.identity_id.as_deref(), Some(id.as_str()));
+        assert_well_formed(&out, e.now());
+        // Someone else's token does not open this identity.
+        assert_fail(
+            credentials_with(e, &id, key, &social_token(iss, aud, "user-2", exp)),
+            ErrorCode::NotAuthorizedException,
+            "Logins don't match.",
+        );
+        let described = e
+            .call::<iop::DescribeIdentity>(ci::DescribeIdentityInput { identity_id: id.clone(), ..Default::default() })
+            .unwrap();
+        assert_eq!(described.logins, Some(vec![key.to_owned()]));
+        seen.push(id);
+    }
+    // Each provider's "user-1" is a different person.
+    seen.sort();
+    seen.dedup();
+    assert_eq!(seen.len(), cases.len());
+    // The bare issuer spelling Google uses in some tokens is accepted too.
+    let bare = social_token("accounts.google.com", GOOGLE_APP, "user-9", exp);
+    assert!(get_id_with(e, &pool, "accounts.google.com", &bare).is_ok());
+    // An audience list naming the app id is accepted.
+    let listed = provider_token(&serde_json::json!({
+        "iss": "https://appleid.apple.com", "aud": ["other", "com.example.app"], "sub": "user-8", "exp": exp
+    }));
+    assert!(get_id_with(e, &pool, "appleid.apple.com", &listed).is_ok());
+    f.pool.stop().await;
+}
+
+#[tokio::test]
+async fn provider_tokens_are_checked_for_shape_issuer_audience_expiry_and_configuration() {
+    let f = Fixture::new().await;
+    let e = f.engine();
+    let pool = social_pool(e);
+    let exp = e.now() + 3600;
+    let google = "accounts.google.com";
+    let refused = |key: &str, token: &str, message: &str| {
+        assert_fail(get_id_with(e, &pool, key, token), ErrorCode::NotAuthorizedException, message);
+    };
+    refused(google, "opaque-token", "Invalid login token. Not a valid OpenId Connect identity token.");
+    refused(google, "a.b.c", "Invalid login token. Not a valid OpenId Connect identity token.");
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let no_alg = format!("{}.{}.x", b64.encode("{}"), b64.encode(r#"{"sub":"u"}"#));
+    refused(google, &no_alg, "Not a valid OpenId Connect identity token.");
+    refused(
+        google,
+        &social_token("https://appleid.apple.com", GOOGLE_APP, "u", exp),
+        "Invalid login token. Issuer doesn't match providerName",
+    );
+    refused(
+        google,
+        &social_token("https://accounts.google.com", "another-app", "u", exp),
+        "Invalid login token. Incorrect token audience.",
+    );
+    let now = e.now();
+    refused(
+        google,
+        &social_token("https://accounts.google.com", GOOGLE_APP, "u", now - 1),
+        &format!("Invalid login token. Token expired: {now} >= {}", now - 1),
+    );
+    refused(
+        google,
+        &provider_token(&serde_json::json!({"iss": "https://accounts.google.com", "aud": GOOGLE_APP, "sub": "u"})),
+        "Missing a required claim: exp",
+    );
+    refused(
+        google,
+        &provider_token(&serde_json::json!({"iss": "https://accounts.google.com", "aud": GOOGLE_APP, "exp": exp})),
+        "Missing a required claim: sub",
+    );
+    // An OIDC token must come from the registered issuer.
+    refused(OIDC_HOST, &social_token("https://evil.example.com", "c", "u", exp), "Issuer doesn't match providerName");
+    // Providers the identity pool does not list.
+    let good = social_token("https://accounts.google.com", GOOGLE_APP, "u", exp);
+    assert_fail(
+        get_id_with(e, &f.closed, google, &good),
+        ErrorCode::NotAuthorizedException,
+        "Token is not from a supported provider of this identity pool.",
+    );
+    refused("other-issuer.example.com", &good, "Token is not from a supported provider of this identity pool.");
+    // Developer logins go through GetOpenIdTokenForDeveloperIdentity only.
+    refused(DEVELOPER, "user-1", "Invalid login token.");
+    // A provider added later with UpdateIdentityPool is accepted from then on.
+    let mut config = e
+        .call::<iop::DescribeIdentityPool>(ci::DescribeIdentityPoolInput {
+            identity_pool_id: f.closed.clone(),
+            ..Default::default()
+        })
+        .unwrap();
+    config.supported_login_providers = Some(BTreeMap::from([(google.to_owned(), GOOGLE_APP.to_owned())]));
+    e.call::<iop::UpdateIdentityPool>(config).unwrap();
+    assert!(get_id_with(e, &f.closed, google, &good).is_ok());
+    // An expiry reached later refuses the same token.
+    let id = get_id_with(e, &pool, google, &good).unwrap();
+    e.advance_clock(3601);
+    assert_fail(credentials_with(e, &id, google, &good), ErrorCode::NotAuthorizedException, "Token expired");
+    f.pool.stop().await;
+}
+
+fn developer_token(
+    e: &Engine,
+    pool: &str,
+    identity_id: Option<&str>,
+    user: &str,
+    duration: Option<i64>,
+) -> Result<(String, String), Fail> {
+    let out = e.call::<iop::GetOpenIdTokenForDeveloperIdentity>(ci::GetOpenIdTokenForDeveloperIdentityInput {
+        identity_pool_id: pool.into(),
+        identity_id: identity_id.map(str::to_owned),
+        logins: BTreeMap::from([(DEVELOPER.to_owned(), Sensitive::new(user.to_owned()))]),
+        token_duration: duration,
+        ..Default::default()
+    })?;
+    Ok((out.identity_id.unwrap(), out.token.unwrap().expose().clone()))
+}
+
+#[tokio::test]
+async fn developer_authenticated_identities() {
+    let f = Fixture::new().await;
+    let e = f.engine();
+    let pool = social_pool(e);
+    let (id, token) = developer_token(e, &pool, None, "backend-user-7", None).unwrap();
+    assert!(is_id(&id), "{id}");
+    let c = claims(&token);
+    assert_eq!(c["iss"], "https://cognito-identity.amazonaws.com");
+    assert_eq!(c["sub"], id.as_str());
+    assert_eq!(c["aud"], pool.as_str());
+    assert_eq!(c["exp"].as_i64().unwrap() - c["iat"].as_i64().unwrap(), 900);
+    assert_eq!(c["amr"], serde_json::json!(["authenticated", DEVELOPER, format!("{DEVELOPER}:{pool}:backend-user-7")]));
+    // The same backend user: the same identity; another: another.
+    let (again, _) = developer_token(e, &pool, None, "backend-user-7", Some(3600)).unwrap();
+    assert_eq!(again, id);
+    let (other, other_token) = developer_token(e, &pool, None, "backend-user-8", None).unwrap();
+    assert_ne!(other, id);
+    // The token buys credentials for its identity, not for another.
+    let key = "cognito-identity.amazonaws.com";
+    let out = credentials_with(e, &id, key, &token).unwrap();
+    assert_eq!(out.identity_id.as_deref(), Some(id.as_str()));
+    assert_well_formed(&out, e.now());
+    assert_eq!(get_id_with(e, &pool, key, &token).unwrap(), id);
+    assert_fail(credentials_with(e, &id, key, &other_token), ErrorCode::NotAuthorizedException, "Logins don't match.");
+    // Forged or foreign tokens are refused.
+    let parts: Vec<&str> = token.split('.').collect();
+    let mut forged = c.clone();
+    forged["sub"] = other.as_str().into();
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let forged = format!("{}.{}.{}", parts[0], b64.encode(forged.to_string()), parts[2]);
+    assert_fail(
+        credentials_with(e, &other, key, &forged),
+        ErrorCode::NotAuthorizedException,
+        "Invalid login token. Couldn't verify signed token.",
+    );
+    let unsigned = social_token("https://cognito-identity.amazonaws.com", &pool, &id, e.now() + 60);
+    assert_fail(credentials_with(e, &id, key, &unsigned), ErrorCode::NotAuthorizedException, "Couldn't verify");
+    // A token of another identity pool.
+    let pool2 = social_pool(e);
+    let (_, token2) = developer_token(e, &pool2, None, "backend-user-7", None).unwrap();
+    assert_fail(
+        credentials_with(e, &id, key, &token2),
+        ErrorCode::NotAuthorizedException,
+        "Invalid login token. Incorrect token audience.",
+    );
+    // Expiry: the token lasts TokenDuration seconds.
+    let (_, short) = developer_token(e, &pool, None, "backend-user-7", Some(60)).unwrap();
+    e.advance_clock(61);
+    assert_fail(credentials_with(e, &id, key, &short), ErrorCode::NotAuthorizedException, "Token expired");
+    // A new backend user linked to an existing identity.
+    let (linked, _) = developer_token(e, &pool, Some(&id), "backend-user-7-alias", None).unwrap();
+    assert_eq!(linked, id);
+    assert_eq!(developer_token(e, &pool, None, "backend-user-7-alias", None).unwrap().0, id);
+    // Validation and configuration.
+    assert_fail(
+        developer_token(e, &pool, None, "u", Some(86_401)),
+        ErrorCode::InvalidParameterException,
+        "tokenDuration",
+    );
+    assert_fail(
+        developer_token(e, &f.closed, None, "u", None),
+        ErrorCode::NotAuthorizedException,
+        "Token is not from a supported provider of this identity pool.",
+    );
+    assert_fail(
+        developer_token(e, &pool, Some("us-east-1:00000000-0000-4000-8000-000000000000"), "u", None),
+        ErrorCode::ResourceNotFoundException,
+        "not found",
+    );
+    f.pool.stop().await;
+}
