@@ -263,7 +263,9 @@ impl Auth {
     /// `DONE`, answer with [`confirm_sign_in`](Self::confirm_sign_in).
     ///
     /// Fails with [`AuthError::UserAlreadyAuthenticated`] while a user is
-    /// signed in. A pending sign-in is superseded.
+    /// signed in, and with [`AuthError::InvalidState`] while federated to the
+    /// identity pool ([`Auth::federate_to_identity_pool`]). A pending
+    /// sign-in is superseded.
     pub async fn sign_in(
         &self,
         username: &str,
@@ -273,6 +275,11 @@ impl Auth {
         let mut conversation = self.shared.conversation.lock().await;
         if self.shared.session(false).await.ok().flatten().is_some() || self.shared.store.load().await?.is_some() {
             return Err(AuthError::UserAlreadyAuthenticated);
+        }
+        if self.shared.is_federated().await {
+            return Err(AuthError::invalid_state(
+                "federated to the identity pool; call clear_federation_to_identity_pool or sign_out before sign_in",
+            ));
         }
         *conversation = None;
         self.clear_pending().await;

@@ -13,7 +13,9 @@ use std::fmt;
 use std::sync::{Arc, Mutex};
 
 use cognito_wire::Sensitive;
-use cognito_wire::cognito_identity::{GetCredentialsForIdentityInput, GetIdInput, operation as op};
+use cognito_wire::cognito_identity::{
+    GetCredentialsForIdentityInput, GetCredentialsForIdentityResponse, GetIdInput, operation as op,
+};
 use token_store::SecretString;
 use tokio::sync::OnceCell;
 
@@ -50,9 +52,9 @@ pub(crate) struct Issued {
     pub(crate) identity_id: Arc<str>,
     pub(crate) credentials: Arc<AwsCredentials>,
     /// The ID token they were issued for (`None`: a guest).
-    for_token: Option<SecretString>,
+    pub(crate) for_token: Option<SecretString>,
     /// When to fetch new ones (ms).
-    refresh_at_ms: i64,
+    pub(crate) refresh_at_ms: i64,
 }
 
 type Flight = Arc<OnceCell<Result<Option<Arc<Issued>>, AuthError>>>;
@@ -64,14 +66,18 @@ pub(crate) struct CredentialCache {
     /// The signed-in user's identity id (memory only).
     primary_identity: Mutex<Option<String>>,
     flight: Mutex<Option<Flight>>,
+    /// Federation to the identity pool with another provider's token.
+    pub(crate) federation: crate::federation::FederationSlot,
 }
 
 /// Refresh this long before `Expiration`.
-const EARLY_MS: i64 = 5 * 60 * 1000;
+pub(crate) const EARLY_MS: i64 = 5 * 60 * 1000;
 /// Without an `Expiration`, keep credentials this long (Amplify's TTL).
-const DEFAULT_TTL_MS: i64 = 50 * 60 * 1000;
+pub(crate) const DEFAULT_TTL_MS: i64 = 50 * 60 * 1000;
 
 impl CredentialCache {
+    /// Forgets the credentials and the signed-in user's identity id (a
+    /// federation is cleared separately).
     pub(crate) fn clear(&self) {
         if let Ok(mut g) = self.issued.lock() {
             *g = None;
@@ -88,7 +94,7 @@ impl CredentialCache {
     }
 }
 
-fn guest_key(identity_pool_id: &str) -> String {
+pub(crate) fn guest_key(identity_pool_id: &str) -> String {
     format!("com.amplify.Cognito.{identity_pool_id}.identityId")
 }
 
@@ -102,6 +108,7 @@ impl Shared {
         {
             tracing::warn!(error = %err, "removing the guest identity id failed");
         }
+        self.clear_federation().await;
     }
 
     /// The `Logins` key for the user pool: `cognito-idp.<region>.<dns suffix>/<poolId>`.
@@ -129,6 +136,9 @@ impl Shared {
         force_refresh: bool,
     ) -> Result<Option<Arc<Issued>>, AuthError> {
         let Some(identity_pool_id) = self.config.identity_pool_id() else { return Ok(None) };
+        if signed_in.is_none() && let Some(federated) = self.federation().await {
+            return self.federated_credentials(&federated, force_refresh).await.map(Some);
+        }
         let id_token = match signed_in {
             Some(token) => Some(token.ok_or_else(|| {
                 AuthError::invalid_state("identity-pool credentials need an ID token, and the session has none")
@@ -140,6 +150,15 @@ impl Shared {
             return Ok(Some(hit));
         }
         let id_token = id_token.cloned();
+        self.single_flight(self.fetch_credentials(identity_pool_id, id_token)).await
+    }
+
+    /// Runs `fetch` unless a fetch is already in flight, in which case its
+    /// result is shared (one request for any number of callers).
+    pub(crate) async fn single_flight(
+        &self,
+        fetch: impl Future<Output = Result<Option<Arc<Issued>>, AuthError>>,
+    ) -> Result<Option<Arc<Issued>>, AuthError> {
         let flight = {
             let mut slot =
                 self.creds.flight.lock().map_err(|_| AuthError::invalid_state("credentials lock poisoned"))?;
@@ -152,7 +171,7 @@ impl Shared {
                 }
             }
         };
-        let result = flight.get_or_init(|| self.fetch_credentials(identity_pool_id, id_token.clone())).await.clone();
+        let result = flight.get_or_init(|| fetch).await.clone();
         if let Ok(mut slot) = self.creds.flight.lock()
             && slot.as_ref().is_some_and(|f| Arc::ptr_eq(f, &flight))
         {
@@ -206,14 +225,8 @@ impl Shared {
             ..Default::default()
         };
         let out = self.caller.call::<op::GetCredentialsForIdentity>(endpoint, "fetchAuthSession", &input).await?;
-        let creds =
-            out.credentials.ok_or_else(|| AuthError::protocol("GetCredentialsForIdentity returned no Credentials"))?;
-        let (Some(access_key_id), Some(secret), Some(session_token)) =
-            (creds.access_key_id, creds.secret_key, creds.session_token)
-        else {
-            return Err(AuthError::protocol("GetCredentialsForIdentity returned incomplete Credentials"));
-        };
-        let identity_id = out.identity_id.unwrap_or(identity_id);
+        let issued = Arc::new(issue(out, identity_id, id_token)?);
+        let identity_id = issued.identity_id.to_string();
         if logins.is_some() {
             if let Ok(mut g) = self.creds.primary_identity.lock() {
                 *g = Some(identity_id.clone());
@@ -223,26 +236,42 @@ impl Shared {
         } else if let Err(err) = storage.set(&key, &identity_id).await {
             tracing::warn!(error = %err, "storing the guest identity id failed");
         }
-        let expiration = creds.expiration.map(|e| e.as_secs());
-        let now = now_ms();
-        let refresh_at_ms = match expiration {
-            Some(exp) => exp.saturating_mul(1000).saturating_sub(EARLY_MS).max(now.saturating_add(1000)),
-            None => now.saturating_add(DEFAULT_TTL_MS),
-        };
-        let issued = Arc::new(Issued {
-            identity_id: Arc::from(identity_id.as_str()),
-            credentials: Arc::new(AwsCredentials {
-                access_key_id,
-                secret_access_key: SecretString::new(secret.into_inner()),
-                session_token: SecretString::new(session_token),
-                expiration,
-            }),
-            for_token: id_token,
-            refresh_at_ms,
-        });
         if let Ok(mut g) = self.creds.issued.lock() {
             *g = Some(issued.clone());
         }
         Ok(Some(issued))
     }
+}
+
+/// Credentials from a `GetCredentialsForIdentity` answer (the identity id it
+/// names, else the one asked for), with the time to refresh them.
+pub(crate) fn issue(
+    out: GetCredentialsForIdentityResponse,
+    identity_id: String,
+    for_token: Option<SecretString>,
+) -> Result<Issued, AuthError> {
+    let creds = out.credentials.ok_or_else(|| AuthError::protocol("GetCredentialsForIdentity returned no Credentials"))?;
+    let (Some(access_key_id), Some(secret), Some(session_token)) =
+        (creds.access_key_id, creds.secret_key, creds.session_token)
+    else {
+        return Err(AuthError::protocol("GetCredentialsForIdentity returned incomplete Credentials"));
+    };
+    let identity_id = out.identity_id.unwrap_or(identity_id);
+    let expiration = creds.expiration.map(|e| e.as_secs());
+    let now = now_ms();
+    let refresh_at_ms = match expiration {
+        Some(exp) => exp.saturating_mul(1000).saturating_sub(EARLY_MS).max(now.saturating_add(1000)),
+        None => now.saturating_add(DEFAULT_TTL_MS),
+    };
+    Ok(Issued {
+        identity_id: Arc::from(identity_id.as_str()),
+        credentials: Arc::new(AwsCredentials {
+            access_key_id,
+            secret_access_key: SecretString::new(secret.into_inner()),
+            session_token: SecretString::new(session_token),
+            expiration,
+        }),
+        for_token,
+        refresh_at_ms,
+    })
 }

@@ -28,6 +28,7 @@ mod client;
 pub mod config;
 mod credentials;
 mod error;
+pub mod federation;
 pub mod machine;
 pub mod oauth;
 pub mod providers;
@@ -49,6 +50,7 @@ pub use client::{Auth, AuthBuilder, AuthSession, CurrentUser, SignInOptions, Sig
 pub use config::{AuthConfig, AuthConfigBuilder, AuthFlow, RetryPolicy};
 pub use credentials::AwsCredentials;
 pub use error::{AuthError, Delivery};
+pub use federation::{FederateOptions, FederationProvider, FederationResult};
 pub use machine::ConfirmOptions;
 pub use oauth::{
     OAuthPrompt, OAuthProvider, RedirectListener, RedirectSignIn, SignInWithRedirectOptions, listen_for_redirect,
