@@ -77,6 +77,7 @@ impl Engine {
             signing: None,
             factors: Default::default(),
             custom_auth: None,
+            providers: BTreeMap::new(),
         };
         self.lock().pools.insert(id, pool);
         self.mark_dirty();

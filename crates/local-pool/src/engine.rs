@@ -276,6 +276,12 @@ impl Engine {
             AdminRemoveUserFromGroup => admin_remove_user_from_group,
             AdminListGroupsForUser => admin_list_groups_for_user,
             ListUsersInGroup => list_users_in_group,
+            // Federated identity providers (the hosted UI's mock IdP).
+            CreateIdentityProvider => create_identity_provider,
+            DescribeIdentityProvider => describe_identity_provider,
+            ListIdentityProviders => list_identity_providers,
+            DeleteIdentityProvider => delete_identity_provider,
+            GetIdentityProviderByIdentifier => get_identity_provider_by_identifier,
         }
     }
 

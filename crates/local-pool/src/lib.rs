@@ -54,6 +54,7 @@ mod custom;
 mod devices;
 mod engine;
 mod identity;
+mod federation;
 mod mfa;
 mod oauth;
 mod passwordless;
@@ -261,6 +262,27 @@ impl LocalPool {
             ..Default::default()
         })?;
         Ok(out.identity_pool_id)
+    }
+
+    /// Registers a federated identity provider on a pool
+    /// (`CreateIdentityProvider`): `provider_type` is `Google`, `Facebook`,
+    /// `LoginWithAmazon`, `SignInWithApple` (the name must then be the
+    /// type), `OIDC` or `SAML`. The hosted UI sends `identity_provider=NAME`
+    /// to the built-in mock provider's consent page; add NAME to a client's
+    /// `SupportedIdentityProviders` to allow it there.
+    pub fn create_identity_provider(&self, pool_id: &str, name: &str, provider_type: &str) -> Result<(), Fail> {
+        let mut details = std::collections::BTreeMap::new();
+        if provider_type == "OIDC" {
+            details.insert("oidc_issuer".to_owned(), format!("https://{}.idp.local.example", name.to_lowercase()));
+        }
+        self.engine.call::<op::CreateIdentityProvider>(idp::CreateIdentityProviderRequest {
+            user_pool_id: pool_id.into(),
+            provider_name: name.into(),
+            provider_type: idp::IdentityProviderTypeType::from(provider_type),
+            provider_details: details,
+            ..Default::default()
+        })?;
+        Ok(())
     }
 
     /// Sets `Policies.SignInPolicy.AllowedFirstAuthFactors` (USER_AUTH):

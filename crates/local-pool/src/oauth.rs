@@ -12,11 +12,23 @@
 //! are bound to the client, the redirect URI, the PKCE challenge (S256 only),
 //! the scopes and the nonce.
 //!
+//! Tokens from the hosted UI carry the granted scopes in the access token's
+//! `scope` (kept across refreshes) and the authorize request's `nonce` in
+//! the ID token. `client_credentials` gives confidential clients an access
+//! token with their resource-server scopes.
+//!
+//! Federated sign-in (`identity_provider=Google`, `idp_identifier=...`)
+//! goes to a built-in mock identity provider,
+//! `/_local-pool/idp/<Provider>/authorize`, for providers registered on the
+//! pool (`CreateIdentityProvider`) and enabled for the client
+//! (`SupportedIdentityProviders`). Its consent page posts to
+//! `/oauth2/idpresponse`, which creates or reuses the federated user
+//! `<Provider>_<subject>` (see `federation.rs`) and ends the request like a
+//! password sign-in; Cancel sends `error=access_denied` to the app.
+//!
 //! Not here yet: MFA and new-password steps on the page (the page says so),
-//! federated identity providers, sign-up from the page, a hosted-UI session
-//! cookie (so `prompt=none` always answers `login_required`),
-//! `client_credentials`, and OAuth scopes / `nonce` inside the tokens
-//! (tokens are minted by the same path as `InitiateAuth`).
+//! sign-up from the page, a hosted-UI session cookie (so `prompt=none`
+//! always answers `login_required`), and attribute mapping beyond email.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
@@ -65,6 +77,9 @@ struct AuthorizeRequest {
     code_challenge: Option<String>,
     nonce: Option<String>,
     login_hint: Option<String>,
+    /// The federated provider (by name) the sign-in goes through; `None`
+    /// for the pool's own page.
+    provider: Option<String>,
     expires: i64,
 }
 
@@ -90,8 +105,21 @@ impl Hosted {
 
 /// Whether `path` is one of the hosted-UI endpoints.
 pub(crate) fn handles(path: &str) -> bool {
-    matches!(path, "/oauth2/authorize" | "/login" | "/oauth2/token" | "/oauth2/userInfo" | "/oauth2/revoke" | "/logout")
+    matches!(
+        path,
+        "/oauth2/authorize"
+            | "/login"
+            | "/oauth2/token"
+            | "/oauth2/userInfo"
+            | "/oauth2/revoke"
+            | "/logout"
+            | "/oauth2/idpresponse"
+    ) || path.starts_with(MOCK_IDP_PREFIX)
 }
+
+/// Where the built-in mock identity provider serves its consent pages:
+/// `/_local-pool/idp/<Provider>/authorize`.
+const MOCK_IDP_PREFIX: &str = "/_local-pool/idp/";
 
 type Reply = Response<Full<Bytes>>;
 
@@ -139,6 +167,13 @@ pub(crate) async fn handle(engine: &Engine, hosted: &Hosted, req: Request<Incomi
             revoke(engine, &headers, &parse_form(&String::from_utf8_lossy(&body)))
         }
         (Method::GET, "/logout") => logout(engine, &query),
+        (Method::POST, "/oauth2/idpresponse") => {
+            if !is_form(&headers) {
+                return error_page(StatusCode::BAD_REQUEST, "invalid_request", "The form must be URL-encoded.");
+            }
+            idp_response(engine, hosted, &parse_form(&String::from_utf8_lossy(&body)))
+        }
+        (Method::GET, p) if p.starts_with(MOCK_IDP_PREFIX) => mock_idp_page(engine, hosted, p, &query),
         _ => {
             let mut r = Response::new(Full::new(Bytes::from_static(b"Method not allowed")));
             *r.status_mut() = StatusCode::METHOD_NOT_ALLOWED;
@@ -172,9 +207,17 @@ fn authorize(engine: &Engine, hosted: &Hosted, query: &BTreeMap<String, String>)
             if s.requests.len() >= MAX_PENDING {
                 s.requests.clear();
             }
-            let page = sign_in_page(&id, request.login_hint.as_deref().unwrap_or(""), None);
+            let reply = match &request.provider {
+                // Federated: on to the provider (here, the built-in mock).
+                Some(provider) => found(&format!(
+                    "{MOCK_IDP_PREFIX}{}/authorize?{}",
+                    percent_encode(provider),
+                    encode_pairs([("state", id.as_str())].into_iter())
+                )),
+                None => sign_in_page(&id, request.login_hint.as_deref().unwrap_or(""), None),
+            };
             s.requests.insert(id, request);
-            page
+            reply
         }
         Err(Refusal::Page(code, message)) => error_page(StatusCode::BAD_REQUEST, code, &message),
         Err(Refusal::Redirect(code, message)) => redirect_with(
@@ -245,21 +288,28 @@ fn validate_authorize(engine: &Engine, query: &BTreeMap<String, String>) -> Resu
     if code_challenge.is_some() && flow == "implicit" {
         return Err(redirect("invalid_request", "PKCE applies to the code flow only."));
     }
-    let provider = get("identity_provider").or_else(|| get("idp_identifier"));
-    if let Some(p) = provider.as_deref()
-        && p != "COGNITO"
-    {
-        return Err(redirect(
-            "invalid_request",
-            &format!("Identity provider {p} is not available on the local pool (federation is not built yet)."),
-        ));
-    }
-    if let Some(supported) = &client.supported_identity_providers
-        && !supported.is_empty()
-        && !supported.iter().any(|p| p == "COGNITO")
-    {
-        return Err(redirect("unauthorized_client", "COGNITO is not a supported identity provider of this client."));
-    }
+    let supported: Vec<String> = client.supported_identity_providers.clone().unwrap_or_default();
+    let named = get("identity_provider").filter(|p| p != "COGNITO");
+    let identifier = if get("identity_provider").is_some() { None } else { get("idp_identifier") };
+    let provider = if named.is_some() || identifier.is_some() {
+        // A federated provider: registered on the pool and enabled for
+        // the client, else Cognito's "Login option is not available".
+        let unavailable = || redirect("invalid_request", "Login option is not available. Please try another one");
+        let found = engine.find_provider(&pool_id, named.as_deref(), identifier.as_deref()).ok_or_else(unavailable)?;
+        let name = found.provider_name.unwrap_or_default();
+        if !supported.contains(&name) {
+            return Err(unavailable());
+        }
+        Some(name)
+    } else {
+        if !supported.is_empty() && !supported.iter().any(|p| p == "COGNITO") {
+            return Err(redirect(
+                "unauthorized_client",
+                "COGNITO is not a supported identity provider of this client.",
+            ));
+        }
+        None
+    };
     if get("prompt").is_some_and(|p| p.eq_ignore_ascii_case("none")) {
         // No hosted-UI session cookie is kept, so nobody is ever signed in
         // to the hosted UI already.
@@ -275,6 +325,7 @@ fn validate_authorize(engine: &Engine, query: &BTreeMap<String, String>) -> Resu
         code_challenge,
         nonce: get("nonce"),
         login_hint: get("login_hint"),
+        provider,
         expires: engine.now() + REQUEST_LIFETIME,
     })
 }
@@ -333,6 +384,12 @@ fn login(engine: &Engine, hosted: &Hosted, form: &BTreeMap<String, String>) -> R
     }
     // Signed in: the request is used up.
     hosted.lock().requests.remove(&id);
+    grant(engine, hosted, &request, key, now)
+}
+
+/// Ends a signed-in authorize request: tokens in the fragment (implicit
+/// flow) or a code in the query, to the app's redirect URI.
+fn grant(engine: &Engine, hosted: &Hosted, request: &AuthorizeRequest, key: String, now: i64) -> Reply {
     if request.response_type == "token" {
         let claims = OAuthClaims { scope: request.scopes.join(" "), nonce: request.nonce.clone() };
         return match engine.issue_tokens_with(&request.pool_id, &request.client_id, &key, now, None, Some(&claims)) {
@@ -379,6 +436,130 @@ fn login(engine: &Engine, hosted: &Hosted, form: &BTreeMap<String, String>) -> R
         );
     }
     redirect_with(&request.redirect_uri, false, &[("code", &code)], request.state.as_deref())
+}
+
+// ---------------------------------------------------------------------------
+// The built-in mock identity provider
+
+/// The pending request a mock-IdP page or answer belongs to.
+fn federated_request(engine: &Engine, hosted: &Hosted, id: &str) -> Option<AuthorizeRequest> {
+    let now = engine.now();
+    hosted.lock().requests.get(id).filter(|r| r.expires > now && r.provider.is_some()).cloned()
+}
+
+fn expired_page() -> Reply {
+    error_page(
+        StatusCode::BAD_REQUEST,
+        "invalid_request",
+        "This sign-in page has expired or is unknown. Start the sign-in again from the application.",
+    )
+}
+
+/// `GET /_local-pool/idp/<Provider>/authorize?state=<request>`: the mock
+/// provider's consent page.
+fn mock_idp_page(engine: &Engine, hosted: &Hosted, path: &str, query: &BTreeMap<String, String>) -> Reply {
+    let rest = &path[MOCK_IDP_PREFIX.len()..];
+    let Some(provider) = rest.strip_suffix("/authorize").map(crate::server::percent_decode) else {
+        return error_page(StatusCode::NOT_FOUND, "not_found", "No such page of the mock identity provider.");
+    };
+    let id = query.get("state").cloned().unwrap_or_default();
+    let Some(request) = federated_request(engine, hosted, &id) else { return expired_page() };
+    if request.provider.as_deref() != Some(provider.as_str()) {
+        return expired_page();
+    }
+    let hint = request.login_hint.clone().filter(|h| h.contains('@'));
+    let email = hint.unwrap_or_else(|| "federated.user@example.com".to_owned());
+    // A fresh 21-digit id, shaped like Google's.
+    let subject: String = random_bytes::<21>()
+        .iter()
+        .enumerate()
+        .map(|(i, b)| if i == 0 { char::from(b'1' + b % 9) } else { char::from(b'0' + b % 10) })
+        .collect();
+    consent_page(&id, &provider, &subject, &email, None)
+}
+
+fn consent_page(id: &str, provider: &str, subject: &str, email: &str, error: Option<&str>) -> Reply {
+    let (error_html, described) = match error {
+        Some(e) => (
+            format!("<p class=\"error\" id=\"error\" role=\"alert\">{}</p>\n", html_escape(e)),
+            " aria-describedby=\"error\" aria-invalid=\"true\"",
+        ),
+        None => (String::new(), ""),
+    };
+    let who = if email.is_empty() { subject } else { email };
+    let body = format!(
+        "<h1>Sign in with {provider}</h1>\n\
+         <p>The local pool's mock identity provider stands in for {provider}: nothing leaves this machine. \
+         Choose who you are at {provider}, then continue.</p>\n{error_html}\
+         <form method=\"post\" action=\"/oauth2/idpresponse\">\n\
+         <input type=\"hidden\" name=\"state\" value=\"{id}\">\n\
+         <label for=\"subject\">{provider} user id (subject)</label>\n\
+         <input id=\"subject\" name=\"subject\" type=\"text\" autocomplete=\"off\" spellcheck=\"false\" \
+         required value=\"{subject}\"{described}>\n\
+         <label for=\"email\">Email</label>\n\
+         <input id=\"email\" name=\"email\" type=\"email\" autocomplete=\"email\" value=\"{email}\">\n\
+         <div class=\"actions\">\
+         <button type=\"submit\" name=\"action\" value=\"continue\" id=\"continue\">Continue as {who}</button>\n\
+         <button type=\"submit\" name=\"action\" value=\"cancel\" id=\"cancel\" class=\"secondary\" \
+         formnovalidate>Cancel</button></div>\n</form>",
+        provider = html_escape(provider),
+        id = html_escape(id),
+        subject = html_escape(subject),
+        email = html_escape(email),
+        who = html_escape(who),
+    );
+    let status = if error.is_some() { StatusCode::BAD_REQUEST } else { StatusCode::OK };
+    page(status, &format!("Sign in with {provider}"), &body)
+}
+
+/// `POST /oauth2/idpresponse`: the mock provider's answer. Cancel sends
+/// `error=access_denied` to the app; continue signs the federated user in.
+fn idp_response(engine: &Engine, hosted: &Hosted, form: &BTreeMap<String, String>) -> Reply {
+    let id = form.get("state").cloned().unwrap_or_default();
+    let Some(request) = federated_request(engine, hosted, &id) else { return expired_page() };
+    let provider = request.provider.clone().unwrap_or_default();
+    let implicit = request.response_type == "token";
+    if form.get("action").map(String::as_str) != Some("continue") {
+        hosted.lock().requests.remove(&id);
+        return redirect_with(
+            &request.redirect_uri,
+            implicit,
+            &[("error", "access_denied"), ("error_description", "User cancelled the sign-in at the identity provider")],
+            request.state.as_deref(),
+        );
+    }
+    let subject = form.get("subject").map(|s| s.trim().to_owned()).unwrap_or_default();
+    let email = form.get("email").map(|s| s.trim().to_owned()).unwrap_or_default();
+    let valid_subject = !subject.is_empty()
+        && subject.len() <= 128
+        && subject.bytes().all(|b| b.is_ascii_graphic() && !matches!(b, b'"' | b'<' | b'>' | b'\\'));
+    if !valid_subject {
+        return consent_page(
+            &id,
+            &provider,
+            &subject,
+            &email,
+            Some("Enter a user id: printable characters, no spaces."),
+        );
+    }
+    if !email.is_empty() && (email.len() > 254 || !email.contains('@') || email.chars().any(char::is_whitespace)) {
+        return consent_page(&id, &provider, &subject, &email, Some("Enter a valid email address, or none."));
+    }
+    let profile = crate::federation::FederatedProfile { provider: provider.clone(), subject, email };
+    let key = match engine.federated_user(&request.pool_id, &profile) {
+        Ok(key) => key,
+        Err(fail) => {
+            hosted.lock().requests.remove(&id);
+            return redirect_with(
+                &request.redirect_uri,
+                implicit,
+                &[("error", "invalid_request"), ("error_description", &fail.message)],
+                request.state.as_deref(),
+            );
+        }
+    };
+    hosted.lock().requests.remove(&id);
+    grant(engine, hosted, &request, key, engine.now())
 }
 
 /// Whether a sign-in of this user would meet an MFA challenge.
@@ -696,6 +877,7 @@ h1{font-size:1.5rem}label{display:block;margin-top:1rem;font-weight:600}\
 input{display:block;width:100%;box-sizing:border-box;padding:.5rem;margin-top:.25rem;font-size:1rem;border:1px solid #555;border-radius:4px}\
 input:focus,button:focus{outline:3px solid #1a5fb4;outline-offset:2px}\
 button{margin-top:1.5rem;padding:.6rem 1.2rem;font-size:1rem;background:#1a5fb4;color:#fff;border:0;border-radius:4px;cursor:pointer}\
+.secondary{background:#fff;color:#1a5fb4;border:2px solid #1a5fb4;margin-left:.75rem}\
 .error{color:#a51d2d;border:1px solid #a51d2d;padding:.5rem;border-radius:4px;margin-top:1rem}\
 .note{color:#444;font-size:.9rem;margin-top:2rem}";
 

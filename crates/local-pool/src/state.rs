@@ -192,6 +192,9 @@ pub(crate) struct Pool {
     /// Built-in custom-auth hooks (`--config` `custom_auth`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) custom_auth: Option<crate::custom::CustomAuthConfig>,
+    /// Federated identity providers (CreateIdentityProvider), by name.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub(crate) providers: BTreeMap<String, cognito_wire::cognito_idp::IdentityProviderType>,
 }
 
 /// The MFA factors a pool offers.

@@ -699,3 +699,271 @@ async fn client_credentials_for_confidential_clients() {
     s.pool.stop().await;
     p.pool.stop().await;
 }
+
+/// Registers Google, Facebook and an OIDC provider; the client supports
+/// COGNITO, Google and the OIDC one.
+fn with_providers(s: &Setup) {
+    s.pool.create_identity_provider(&s.pool_id, "Google", "Google").unwrap();
+    s.pool.create_identity_provider(&s.pool_id, "Facebook", "Facebook").unwrap();
+    s.pool
+        .engine()
+        .call::<op::CreateIdentityProvider>(idp::CreateIdentityProviderRequest {
+            user_pool_id: s.pool_id.clone(),
+            provider_name: "CorpOIDC".into(),
+            provider_type: idp::IdentityProviderTypeType::Oidc,
+            provider_details: BTreeMap::from([("oidc_issuer".to_owned(), "https://corp.example".to_owned())]),
+            idp_identifiers: Some(vec!["corp.example".into()]),
+            ..Default::default()
+        })
+        .unwrap();
+    s.pool
+        .engine()
+        .call::<op::UpdateUserPoolClient>(idp::UpdateUserPoolClientRequest {
+            user_pool_id: s.pool_id.clone(),
+            client_id: s.client_id.as_str().into(),
+            callback_ur_ls: Some(vec![CALLBACK.into()]),
+            logout_ur_ls: Some(vec![LOGOUT.into()]),
+            allowed_o_auth_flows: Some(vec![OAuthFlowType::Code, OAuthFlowType::Implicit]),
+            allowed_o_auth_scopes: Some(["openid", "email", "profile"].map(String::from).to_vec()),
+            allowed_o_auth_flows_user_pool_client: Some(true),
+            supported_identity_providers: Some(["COGNITO", "Google", "CorpOIDC"].map(String::from).to_vec()),
+            ..Default::default()
+        })
+        .unwrap();
+}
+
+/// Follows the authorize redirect to the mock IdP's page; returns the page
+/// and its state.
+async fn consent(s: &Setup, extra: &[(&str, &str)]) -> (Reply, String) {
+    let r = get(&s.addr, &authorize_target(&s.client_id, extra)).await;
+    assert_eq!(r.status, 302, "{}", r.body);
+    let location = r.header("location").unwrap().to_owned();
+    assert!(location.starts_with("/_local-pool/idp/"), "{location}");
+    let state = parse(location.split_once('?').unwrap().1)["state"].clone();
+    let page = get(&s.addr, &location).await;
+    (page, state)
+}
+
+#[tokio::test]
+async fn federated_sign_in_through_the_mock_identity_provider() {
+    let s = setup().await;
+    with_providers(&s);
+    let (page, state) = consent(&s, &[("identity_provider", "Google"), ("nonce", "n1")]).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    let html = &page.body;
+    assert!(html.contains("<h1>Sign in with Google</h1>"));
+    assert!(html.contains("<label for=\"subject\">") && html.contains("<label for=\"email\">"));
+    assert!(html.contains("value=\"continue\"") && html.contains(">Cancel</button>"));
+    assert!(!html.contains("<script") && !html.contains("http://") && !html.contains("https://"));
+
+    let r = post_form(
+        &s.addr,
+        "/oauth2/idpresponse",
+        &[("state", &state), ("subject", "12345"), ("email", "fed@example.com"), ("action", "continue")],
+        &[],
+    )
+    .await;
+    assert_eq!(r.status, 302, "{}", r.body);
+    assert!(r.header("location").unwrap().starts_with(&format!("{CALLBACK}?")));
+    let p = r.location_params();
+    assert_eq!(p["state"], "st-123");
+    let tokens = exchange(&s, &p["code"], VERIFIER).await.json();
+    let id = claims_of(tokens["id_token"].as_str().unwrap());
+    assert_eq!(id["cognito:username"], "Google_12345");
+    assert_eq!(id["email"], "fed@example.com");
+    assert_eq!(id["nonce"], "n1");
+    let identity = &id["identities"][0];
+    assert_eq!(identity["userId"], "12345");
+    assert_eq!(identity["providerName"], "Google");
+    assert_eq!(identity["providerType"], "Google");
+    assert!(identity["issuer"].is_null());
+    assert_eq!(identity["primary"], "true");
+    assert!(identity["dateCreated"].as_str().unwrap().parse::<i64>().unwrap() > 0);
+    let group = format!("{}_Google", s.pool_id);
+    assert_eq!(id["cognito:groups"], serde_json::json!([group]));
+    let access = claims_of(tokens["access_token"].as_str().unwrap());
+    assert_eq!(access["username"], "Google_12345");
+    assert_eq!(access["cognito:groups"], serde_json::json!([group]));
+
+    let user = s
+        .pool
+        .engine()
+        .call::<op::AdminGetUser>(idp::AdminGetUserRequest {
+            user_pool_id: s.pool_id.clone(),
+            username: "Google_12345".into(),
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(user.user_status, Some(idp::UserStatusType::ExternalProvider));
+    // The automatic group exists.
+    s.pool
+        .engine()
+        .call::<op::GetGroup>(idp::GetGroupRequest {
+            user_pool_id: s.pool_id.clone(),
+            group_name: group.clone(),
+            ..Default::default()
+        })
+        .unwrap();
+
+    // The same subject again: the same user (same sub), email updated.
+    let (_, state) = consent(&s, &[("identity_provider", "Google")]).await;
+    let r = post_form(
+        &s.addr,
+        "/oauth2/idpresponse",
+        &[("state", &state), ("subject", "12345"), ("email", "new@example.com"), ("action", "continue")],
+        &[],
+    )
+    .await;
+    let again =
+        claims_of(exchange(&s, &r.location_params()["code"], VERIFIER).await.json()["id_token"].as_str().unwrap());
+    assert_eq!(again["sub"], id["sub"]);
+    assert_eq!(again["email"], "new@example.com");
+
+    // A federated user has no password on the pool's own page.
+    let page = get(&s.addr, &authorize_target(&s.client_id, &[])).await;
+    let r = post_form(
+        &s.addr,
+        "/login",
+        &[("request", &request_id(&page.body)), ("username", "Google_12345"), ("password", PW)],
+        &[],
+    )
+    .await;
+    assert!(r.body.contains("Incorrect username or password."));
+
+    // An OIDC provider by its identifier, in the implicit flow.
+    let (page, state) = consent(
+        &s,
+        &[
+            ("idp_identifier", "corp.example"),
+            ("response_type", "token"),
+            ("code_challenge", ""),
+            ("code_challenge_method", ""),
+        ],
+    )
+    .await;
+    assert!(page.body.contains("Sign in with CorpOIDC"));
+    let r = post_form(
+        &s.addr,
+        "/oauth2/idpresponse",
+        &[("state", &state), ("subject", "u-9"), ("email", ""), ("action", "continue")],
+        &[],
+    )
+    .await;
+    let p = r.location_params();
+    let id = claims_of(&p["id_token"]);
+    assert_eq!(id["cognito:username"], "CorpOIDC_u-9");
+    assert_eq!(id["identities"][0]["providerType"], "OIDC");
+    assert_eq!(id["identities"][0]["issuer"], "https://corp.example");
+    s.pool.stop().await;
+}
+
+#[tokio::test]
+async fn the_mock_identity_provider_cancels_and_refuses() {
+    let s = setup().await;
+    with_providers(&s);
+    // Cancel: access_denied to the app, and the request is used up.
+    let (_, state) = consent(&s, &[("identity_provider", "Google")]).await;
+    let r = post_form(&s.addr, "/oauth2/idpresponse", &[("state", &state), ("action", "cancel")], &[]).await;
+    assert_eq!(r.status, 302);
+    let p = r.location_params();
+    assert_eq!((p["error"].as_str(), p["state"].as_str()), ("access_denied", "st-123"));
+    assert!(!p.contains_key("code"));
+    let replay =
+        post_form(&s.addr, "/oauth2/idpresponse", &[("state", &state), ("subject", "1"), ("action", "continue")], &[])
+            .await;
+    assert_eq!(replay.status, 400);
+    assert!(replay.header("location").is_none());
+
+    // A bad subject shows the page again.
+    let (_, state) = consent(&s, &[("identity_provider", "Google")]).await;
+    let r = post_form(
+        &s.addr,
+        "/oauth2/idpresponse",
+        &[("state", &state), ("subject", "has space"), ("action", "continue")],
+        &[],
+    )
+    .await;
+    assert_eq!(r.status, 400);
+    assert!(r.body.contains("role=\"alert\""));
+
+    // The page needs a pending request of that provider.
+    let r = get(&s.addr, &format!("/_local-pool/idp/Facebook/authorize?state={state}")).await;
+    assert_eq!(r.status, 400);
+    assert!(get(&s.addr, "/_local-pool/idp/Google/authorize?state=forged").await.status == 400);
+
+    // Unknown, or registered but not enabled for the client: Cognito's refusal.
+    for provider in ["Nope", "Facebook"] {
+        let r = get(&s.addr, &authorize_target(&s.client_id, &[("identity_provider", provider)])).await;
+        assert_eq!(r.status, 302, "{provider}");
+        let p = r.location_params();
+        assert_eq!(p["error"], "invalid_request", "{provider}");
+        assert_eq!(p["error_description"], "Login option is not available. Please try another one");
+    }
+    let r = get(&s.addr, &authorize_target(&s.client_id, &[("idp_identifier", "other.example")])).await;
+    assert_eq!(r.location_params()["error"], "invalid_request");
+    s.pool.stop().await;
+}
+
+#[tokio::test]
+async fn identity_providers_are_managed_like_cognito() {
+    let s = setup().await;
+    with_providers(&s);
+    let engine = s.pool.engine();
+    let d = engine
+        .call::<op::DescribeIdentityProvider>(idp::DescribeIdentityProviderRequest {
+            user_pool_id: s.pool_id.clone(),
+            provider_name: "CorpOIDC".into(),
+            ..Default::default()
+        })
+        .unwrap()
+        .identity_provider;
+    assert_eq!(d.provider_type, Some(idp::IdentityProviderTypeType::Oidc));
+    assert_eq!(d.idp_identifiers, Some(vec!["corp.example".to_owned()]));
+    let by_id = engine
+        .call::<op::GetIdentityProviderByIdentifier>(idp::GetIdentityProviderByIdentifierRequest {
+            user_pool_id: s.pool_id.clone(),
+            idp_identifier: "corp.example".into(),
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(by_id.identity_provider.provider_name.as_deref(), Some("CorpOIDC"));
+    let list = engine
+        .call::<op::ListIdentityProviders>(idp::ListIdentityProvidersRequest {
+            user_pool_id: s.pool_id.clone(),
+            ..Default::default()
+        })
+        .unwrap();
+    let names: Vec<_> = list.providers.iter().filter_map(|p| p.provider_name.clone()).collect();
+    assert_eq!(names, ["CorpOIDC", "Facebook", "Google"]);
+
+    let duplicate = s.pool.create_identity_provider(&s.pool_id, "Google", "Google").unwrap_err();
+    assert_eq!(duplicate.code.as_str(), "DuplicateProviderException");
+    let misnamed = s.pool.create_identity_provider(&s.pool_id, "Gmail", "Google").unwrap_err();
+    assert_eq!(misnamed.code.as_str(), "InvalidParameterException");
+    let oidc_without_issuer = engine
+        .call::<op::CreateIdentityProvider>(idp::CreateIdentityProviderRequest {
+            user_pool_id: s.pool_id.clone(),
+            provider_name: "Bare".into(),
+            provider_type: idp::IdentityProviderTypeType::Oidc,
+            ..Default::default()
+        })
+        .unwrap_err();
+    assert_eq!(oidc_without_issuer.code.as_str(), "InvalidParameterException");
+
+    engine
+        .call::<op::DeleteIdentityProvider>(idp::DeleteIdentityProviderRequest {
+            user_pool_id: s.pool_id.clone(),
+            provider_name: "Facebook".into(),
+            ..Default::default()
+        })
+        .unwrap();
+    let gone = engine
+        .call::<op::DescribeIdentityProvider>(idp::DescribeIdentityProviderRequest {
+            user_pool_id: s.pool_id.clone(),
+            provider_name: "Facebook".into(),
+            ..Default::default()
+        })
+        .unwrap_err();
+    assert_eq!(gone.code.as_str(), "ResourceNotFoundException");
+    s.pool.stop().await;
+}
