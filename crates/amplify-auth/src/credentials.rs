@@ -136,7 +136,9 @@ impl Shared {
         force_refresh: bool,
     ) -> Result<Option<Arc<Issued>>, AuthError> {
         let Some(identity_pool_id) = self.config.identity_pool_id() else { return Ok(None) };
-        if signed_in.is_none() && let Some(federated) = self.federation().await {
+        if signed_in.is_none()
+            && let Some(federated) = self.federation().await
+        {
             return self.federated_credentials(&federated, force_refresh).await.map(Some);
         }
         let id_token = match signed_in {
@@ -250,7 +252,8 @@ pub(crate) fn issue(
     identity_id: String,
     for_token: Option<SecretString>,
 ) -> Result<Issued, AuthError> {
-    let creds = out.credentials.ok_or_else(|| AuthError::protocol("GetCredentialsForIdentity returned no Credentials"))?;
+    let creds =
+        out.credentials.ok_or_else(|| AuthError::protocol("GetCredentialsForIdentity returned no Credentials"))?;
     let (Some(access_key_id), Some(secret), Some(session_token)) =
         (creds.access_key_id, creds.secret_key, creds.session_token)
     else {

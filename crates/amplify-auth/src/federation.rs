@@ -191,7 +191,7 @@ impl Shared {
         }
         let pool = self.config.identity_pool_id()?;
         let stored = match self.store.storage().get(&federation_key(pool)).await {
-            Ok(value) => value.and_then(|v| Federated::from_json(&v.to_string())).map(Arc::new),
+            Ok(value) => value.and_then(|v| Federated::from_json(v.as_ref())).map(Arc::new),
             Err(err) => {
                 tracing::warn!(error = %err, "reading the federation failed");
                 return None;
@@ -359,7 +359,8 @@ impl Auth {
             logins: Some(logins),
             ..Default::default()
         };
-        let out = shared.caller.call::<op::GetCredentialsForIdentity>(endpoint, "federateToIdentityPool", &input).await?;
+        let out =
+            shared.caller.call::<op::GetCredentialsForIdentity>(endpoint, "federateToIdentityPool", &input).await?;
         let issued = Arc::new(issue(out, identity_id, None)?);
         let token_expires_at = options.expires_at.or_else(|| {
             token_store::Jwt::decode(token).ok().and_then(|jwt| jwt.expires_at_ms()).map(|ms| ms.div_euclid(1000))
