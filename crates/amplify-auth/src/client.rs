@@ -69,6 +69,10 @@ pub struct SignOutOutput {
     pub revoke_token_error: Option<AuthError>,
     /// `GlobalSignOut` failed.
     pub global_sign_out_error: Option<AuthError>,
+    /// When the session came from the hosted UI (`sign_in_with_redirect`):
+    /// its `/logout?client_id=…&logout_uri=…` URL, to open in the browser
+    /// so the hosted UI signs out too (see [`Auth::sign_out_with_redirect`]).
+    pub oauth_sign_out_url: Option<String>,
 }
 
 /// Builds an [`Auth`] with non-default storage, transport or hub.
@@ -588,6 +592,7 @@ impl Auth {
             None => self.shared.store.load().await.ok().flatten(),
         };
         if let Some(record) = record {
+            output.oauth_sign_out_url = self.take_oauth_sign_out(&record.username).await;
             let endpoint = self.shared.config.user_pool_endpoint();
             let config = &self.shared.config;
             if global {

@@ -16,6 +16,14 @@
 //! `signInWithRedirect_failure` once and leaves nothing in flight: the
 //! state and the verifier live only inside the [`RedirectSignIn`].
 //!
+//! # Sign-out
+//! A session from the hosted UI is marked in storage (Amplify's
+//! `oauthMetadata` key, `{"oauthSignIn":true}`). [`Auth::sign_out`] then
+//! also returns the hosted UI's `/logout` URL in
+//! [`SignOutOutput::oauth_sign_out_url`](crate::SignOutOutput), and
+//! [`Auth::sign_out_with_redirect`] hands it to an opener (the system
+//! browser) after clearing local state, as Amplify does on the web.
+//!
 //! # The domain
 //! [`OAuthConfig::domain`](crate::config::OAuthConfig) is Cognito's
 //! `<prefix>.auth.<region>.amazoncognito.com` (or a custom domain), reached
@@ -590,6 +598,10 @@ impl RedirectSignIn {
         let _conversation = shared.conversation.lock().await;
         let record = record_from_result(result, "username", None, now_ms())?;
         shared.store.save(&record).await?;
+        // Remember that this session came from the hosted UI, so that
+        // sign-out also signs out there (`/logout`).
+        let marker = oauth_marker_key(&shared.store, &record.username);
+        shared.store.storage().set(&marker, OAUTH_MARKER).await.map_err(token_store::TokenStoreError::from)?;
         let tolerance_ms = i64::try_from(shared.config.expiry_tolerance().as_millis()).unwrap_or(i64::MAX);
         let cached = std::sync::Arc::new(Cached::from_record(record, tolerance_ms)?);
         let user = AuthUser {
@@ -614,6 +626,83 @@ impl Drop for RedirectSignIn {
         if !self.finished {
             self.fail(&AuthError::invalid_state("User cancelled OAuth flow."));
         }
+    }
+}
+
+/// The value Amplify stores under `oauthMetadata`.
+const OAUTH_MARKER: &str = "{\"oauthSignIn\":true}";
+
+/// Where the hosted-UI marker lives: Amplify's
+/// `CognitoIdentityServiceProvider.<clientId>.<username>.oauthMetadata`
+/// (removed with the tokens), or beside the native session record.
+fn oauth_marker_key(store: &token_store::TokenStore, username: &str) -> String {
+    match store.layout() {
+        token_store::Layout::AmplifyCompat => store.amplify_user_key(username, "oauthMetadata"),
+        _ => format!("{}.oauthMetadata", store.native_session_key().trim_end_matches(".session")),
+    }
+}
+
+/// The hosted UI's `/logout` URL (Amplify's `oAuthSignOutRedirect`):
+/// `https://<domain>/logout?client_id=<id>&logout_uri=<sign-out URL>`,
+/// with `redirect_url` when given (it must be one of the configured
+/// `redirect_sign_out` URLs), else the first configured one.
+pub fn sign_out_url(config: &crate::AuthConfig, redirect_url: Option<&str>) -> Result<String, AuthError> {
+    let oauth = config.oauth().ok_or_else(|| AuthError::validation("oauth", "OAuth is not configured"))?;
+    let base = hosted_ui_base(&oauth.domain)?;
+    let logout_uri = match redirect_url {
+        Some(wanted) => oauth.redirect_sign_out.iter().find(|u| *u == wanted).ok_or_else(|| {
+            AuthError::validation("redirect_url", "is not one of the configured redirect_sign_out URLs")
+        })?,
+        None => oauth
+            .redirect_sign_out
+            .first()
+            .ok_or_else(|| AuthError::validation("oauth.redirect_sign_out", "no sign-out URL is configured"))?,
+    };
+    Ok(format!("{base}/logout?{}", encode_pairs(&[("client_id", config.client_id()), ("logout_uri", logout_uri)])))
+}
+
+impl Auth {
+    /// During [`Auth::sign_out`]: whether the session being cleared came
+    /// from the hosted UI (its marker is removed either way), and if so the
+    /// `/logout` URL to open.
+    pub(crate) async fn take_oauth_sign_out(&self, username: &str) -> Option<String> {
+        let store = &self.shared.store;
+        let key = oauth_marker_key(store, username);
+        let marked = store.storage().get(&key).await.ok().flatten().is_some();
+        let _ = store.storage().remove(&key).await;
+        if !marked {
+            return None;
+        }
+        sign_out_url(&self.shared.config, None).ok()
+    }
+
+    /// Signs out (as [`Auth::sign_out`]) and, when the session came from
+    /// the hosted UI, hands its `/logout` URL to `open` (e.g. to launch the
+    /// system browser) so the hosted UI's session ends too; Amplify clears
+    /// local state first, then redirects, and so does this. `redirect_url`
+    /// picks one of the configured sign-out URLs. An error from `open`
+    /// is returned as `OAuthSignOutException` (local state is already
+    /// cleared).
+    pub async fn sign_out_with_redirect<F>(
+        &self,
+        global: bool,
+        redirect_url: Option<&str>,
+        open: F,
+    ) -> Result<crate::SignOutOutput, AuthError>
+    where
+        F: FnOnce(&str) -> Result<(), String>,
+    {
+        if redirect_url.is_some() {
+            // Refuse a bad preferred URL before signing out.
+            sign_out_url(&self.shared.config, redirect_url)?;
+        }
+        let mut output = self.sign_out(global).await?;
+        if output.oauth_sign_out_url.is_some() {
+            let url = sign_out_url(&self.shared.config, redirect_url)?;
+            open(&url).map_err(|message| oauth_error("OAuthSignOutException", message, 0))?;
+            output.oauth_sign_out_url = Some(url);
+        }
+        Ok(output)
     }
 }
 

@@ -289,3 +289,75 @@ async fn redirect_sign_in_needs_oauth_configuration() {
     assert!(matches!(err, AuthError::Validation { field: "oauth", .. }), "{err:?}");
     env.pool.stop().await;
 }
+
+/// Signs in through the hosted UI (the test plays the browser).
+async fn redirect_sign_in(env: &Env, auth: &Auth) {
+    let flow = auth.sign_in_with_redirect(Default::default()).await.unwrap();
+    let redirect = flow.redirect_uri().to_owned();
+    let signed = browser_sign_in(&env.pool.endpoint(), flow.url(), "alice", PW).await;
+    let location = signed.header("location").unwrap().to_owned();
+    assert!(location.starts_with(&redirect), "{location}");
+    flow.complete(&location).await.unwrap();
+}
+
+#[tokio::test]
+async fn sign_out_after_a_hosted_ui_sign_in_yields_the_logout_url() {
+    let env = Env::new().await;
+    let redirect = "http://127.0.0.1:1/callback";
+    let storage = Arc::new(token_store::MemoryStorage::new());
+    let auth = Auth::builder(oauth_client(&env, redirect).config().clone())
+        .storage(storage.clone())
+        .layout(token_store::Layout::AmplifyCompat)
+        .build()
+        .unwrap();
+    redirect_sign_in(&env, &auth).await;
+    // Amplify's marker, under Amplify's key.
+    let key = format!("CognitoIdentityServiceProvider.{}.alice.oauthMetadata", env.client_id);
+    use token_store::KeyValueStorage as _;
+    assert_eq!(storage.get(&key).await.unwrap().as_deref().map(String::as_str), Some("{\"oauthSignIn\":true}"));
+
+    let out = auth.sign_out(false).await.unwrap();
+    let url = out.oauth_sign_out_url.expect("a logout URL");
+    assert_eq!(
+        url,
+        format!("{}/logout?client_id={}&logout_uri={}", env.pool.endpoint(), env.client_id, encode(redirect))
+    );
+    assert!(storage.get(&key).await.unwrap().is_none(), "the marker is cleared");
+    // The hosted UI accepts it and sends the browser to the sign-out URL.
+    let landed = http("GET", &url, &[], "").await;
+    assert_eq!(landed.status, 302, "{}", landed.body);
+    assert_eq!(landed.header("location"), Some(redirect));
+
+    // A password sign-in is not a hosted-UI session: no URL.
+    auth.sign_in("alice", Some(PW), Default::default()).await.unwrap();
+    assert!(auth.sign_out(false).await.unwrap().oauth_sign_out_url.is_none());
+
+    // sign_out_with_redirect hands the URL to the opener (native layout).
+    let native = oauth_client(&env, redirect);
+    redirect_sign_in(&env, &native).await;
+    let opened = Arc::new(Mutex::new(Vec::<String>::new()));
+    let sink = opened.clone();
+    let out = native
+        .sign_out_with_redirect(false, None, move |u: &str| {
+            sink.lock().unwrap().push(u.to_owned());
+            Ok(())
+        })
+        .await
+        .unwrap();
+    assert_eq!(opened.lock().unwrap().as_slice(), [out.oauth_sign_out_url.clone().unwrap()]);
+    assert!(native.fetch_auth_session(false).await.unwrap().tokens.is_none());
+    // Not from the hosted UI (signed out already): the opener is not called.
+    let out = native.sign_out_with_redirect(false, None, |_: &str| panic!("no URL to open")).await.unwrap();
+    assert!(out.oauth_sign_out_url.is_none());
+
+    // A preferred URL must be configured; the opener's failure is reported.
+    redirect_sign_in(&env, &native).await;
+    let err = native.sign_out_with_redirect(false, Some("http://evil.example/"), |_: &str| Ok(())).await.unwrap_err();
+    assert!(matches!(err, AuthError::Validation { field: "redirect_url", .. }), "{err:?}");
+    assert!(native.fetch_auth_session(false).await.unwrap().tokens.is_some(), "still signed in");
+    let err =
+        native.sign_out_with_redirect(false, Some(redirect), |_: &str| Err("no browser".to_owned())).await.unwrap_err();
+    assert!(err.is_service("OAuthSignOutException"), "{err:?}");
+    assert!(native.fetch_auth_session(false).await.unwrap().tokens.is_none(), "local state cleared first");
+    env.pool.stop().await;
+}
