@@ -128,6 +128,11 @@ impl Local {
         Ok(Self { endpoint: pool.endpoint(), pool: Some(pool), ids })
     }
 
+    /// Whether the pool runs in this process (not a `local-pool start` server).
+    pub(crate) fn in_process(&self) -> bool {
+        self.pool.is_some()
+    }
+
     /// The pool's URL.
     pub(crate) fn endpoint(&self) -> String {
         self.endpoint.clone()
@@ -181,7 +186,7 @@ pub(crate) async fn command(dir: &Path, cmd: &LocalCommand) -> Result<()> {
             println!("{}", serde_json::to_string_pretty(&messages)?);
             Ok(())
         }),
-        LocalCommand::CreateUser { username, email } => {
+        LocalCommand::CreateUser { username, email, temporary } => {
             let password = crate::read_secret("Password: ", "AMPLIFY_AUTH_PASSWORD")?;
             let mut attributes = Vec::new();
             if let Some(email) = email {
@@ -189,6 +194,33 @@ pub(crate) async fn command(dir: &Path, cmd: &LocalCommand) -> Result<()> {
                 attributes.push(("email_verified", "true"));
             }
             match &local.pool {
+                Some(pool) if *temporary => {
+                    // As an administrator's AdminCreateUser: the first
+                    // sign-in asks for a new password.
+                    pool.engine()
+                        .call::<op::AdminCreateUser>(idp::AdminCreateUserRequest {
+                            user_pool_id: local.ids.pool_id.clone(),
+                            username: username.as_str().into(),
+                            temporary_password: Some(password.as_str().into()),
+                            message_action: Some(idp::MessageActionType::Suppress),
+                            user_attributes: Some(
+                                attributes
+                                    .iter()
+                                    .map(|(k, v)| idp::AttributeType {
+                                        name: (*k).into(),
+                                        value: Some((*v).into()),
+                                        ..Default::default()
+                                    })
+                                    .collect(),
+                            ),
+                            ..Default::default()
+                        })
+                        .map_err(fail)?;
+                    println!(
+                        "created {username} (FORCE_CHANGE_PASSWORD: a new password is asked at the first sign-in)"
+                    );
+                    Ok(())
+                }
                 Some(pool) => {
                     pool.create_user(&local.ids.pool_id, username, &password, &attributes).map_err(fail)?;
                     println!("created {username}");

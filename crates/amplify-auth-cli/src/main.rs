@@ -9,6 +9,7 @@
 
 mod local;
 mod quickstart;
+mod spinner;
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, IsTerminal, Write};
@@ -22,6 +23,7 @@ use amplify_auth::{
 };
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand};
+use spinner::busy;
 use token_store::FileStorage;
 
 /// Sign up, sign in and manage sessions against Amazon Cognito user pools
@@ -256,13 +258,18 @@ enum LocalCommand {
         #[arg(long)]
         user: Option<String>,
     },
-    /// Creates a confirmed user with a permanent password.
+    /// Creates a confirmed user with a permanent password (`--temporary`:
+    /// a temporary one, changed at the first sign-in).
     CreateUser {
         /// The username.
         username: String,
         /// The email address.
         #[arg(long)]
         email: Option<String>,
+        /// The password is temporary: the first sign-in answers
+        /// NEW_PASSWORD_REQUIRED (as after AdminCreateUser).
+        #[arg(long)]
+        temporary: bool,
     },
     /// Serves the local pool in the foreground until interrupted.
     Start {
@@ -389,6 +396,30 @@ fn prompt_for(step: &SignInStep) -> Option<(&'static str, bool)> {
     })
 }
 
+/// On a terminal after sign-up: asks for the code until it is accepted.
+async fn confirm_sign_up_interactively(auth: &Auth, username: &str) -> Result<()> {
+    loop {
+        let code = ask("Confirmation code: ")?;
+        match busy("Confirming…", auth.confirm_sign_up(username, &code, false)).await {
+            Ok(out) => {
+                let step = serde_json::to_value(&out.next_step)?;
+                println!("nextStep: {}", step["signUpStep"].as_str().unwrap_or("?"));
+                if matches!(out.next_step, SignUpStep::Done) {
+                    println!("{username} is confirmed; sign in with `amplify-auth sign-in {username}`");
+                }
+                return Ok(());
+            }
+            Err(err)
+                if err.is_service("CodeMismatchException")
+                    || matches!(err, amplify_auth::AuthError::Validation { .. }) =>
+            {
+                eprintln!("{err}");
+            }
+            Err(err) => return Err(err.into()),
+        }
+    }
+}
+
 /// Prints the step; on a terminal, asks for each answer and continues
 /// until the sign-in is done or ends.
 async fn walk_sign_in(auth: &Auth, mut out: SignInOutput) -> Result<()> {
@@ -398,16 +429,9 @@ async fn walk_sign_in(auth: &Auth, mut out: SignInOutput) -> Result<()> {
             return Ok(());
         }
         let Some((prompt, secret)) = prompt_for(&out.next_step) else { return Ok(()) };
-        let answer = if secret {
-            rpassword::prompt_password(prompt).context("reading the answer")?
-        } else {
-            print!("{prompt}");
-            std::io::stdout().flush()?;
-            let mut line = String::new();
-            std::io::stdin().lock().read_line(&mut line).context("reading the answer")?;
-            line.trim().to_owned()
-        };
-        match auth.confirm_sign_in(&answer, ConfirmOptions::default()).await {
+        let answer =
+            if secret { rpassword::prompt_password(prompt).context("reading the answer")? } else { ask(prompt)? };
+        match busy("Signing in…", auth.confirm_sign_in(&answer, ConfirmOptions::default())).await {
             Ok(next) => out = next,
             // A wrong code: say so and ask again (the step stays pending).
             Err(err)
@@ -419,6 +443,17 @@ async fn walk_sign_in(auth: &Auth, mut out: SignInOutput) -> Result<()> {
             Err(err) => return Err(err.into()),
         }
     }
+}
+
+/// Asks for one line on the terminal (echoed); the answer trimmed.
+fn ask(prompt: &str) -> Result<String> {
+    print!("{prompt}");
+    std::io::stdout().flush()?;
+    let mut line = String::new();
+    if std::io::stdin().lock().read_line(&mut line).context("reading the answer")? == 0 {
+        bail!("no answer (end of input)");
+    }
+    Ok(line.trim().to_owned())
 }
 
 fn print_sign_in(out: &SignInOutput) {
@@ -456,7 +491,11 @@ fn print_sign_in(out: &SignInOutput) {
             println!("challenge parameters: {}", serde_json::to_string(additional_info).unwrap_or_default());
         }
         SignInStep::ConfirmSignInWithNewPasswordRequired { missing_attributes } => {
-            println!("answer with a new password; missing attributes: {}", missing_attributes.join(", "));
+            if missing_attributes.is_empty() {
+                println!("answer with a new password");
+            } else {
+                println!("answer with a new password; missing attributes: {}", missing_attributes.join(", "));
+            }
         }
         _ => {}
     }
@@ -483,6 +522,11 @@ async fn run(cli: Cli) -> Result<()> {
         return local::command(&data_dir(&cli.target)?.join("local-pool"), cmd).await;
     }
     let session = Session::open(&cli.target).await?;
+    // An in-process local pool logs each request on stderr unless
+    // LOCAL_POOL_QUIET is set; a spinner there would mix with its lines.
+    let pool_is_quiet = session.local.as_ref().is_none_or(|l| !l.in_process())
+        || std::env::var_os("LOCAL_POOL_QUIET").is_some_and(|v| !v.is_empty());
+    spinner::enable(pool_is_quiet && spinner::terminal_allows(io().json));
     let result = command(&session.auth, cli.command).await;
     session.close().await;
     result
@@ -497,24 +541,32 @@ async fn command(auth: &Auth, command: Command) -> Result<()> {
             if let Some(email) = email {
                 user_attributes.insert("email".into(), email);
             }
-            let out =
-                auth.sign_up(&username, &password, SignUpOptions { user_attributes, ..Default::default() }).await?;
+            let out = busy(
+                "Signing up…",
+                auth.sign_up(&username, &password, SignUpOptions { user_attributes, ..Default::default() }),
+            )
+            .await?;
             println!("userId: {}", out.user_id);
             match out.next_step {
-                SignUpStep::ConfirmSignUp { code_delivery_details } => println!(
-                    "nextStep: CONFIRM_SIGN_UP (code sent by {} to {})",
-                    code_delivery_details.delivery_medium.as_deref().unwrap_or("?"),
-                    code_delivery_details.destination.as_deref().unwrap_or("?")
-                ),
-                other => println!("nextStep: {}", serde_json::to_value(&other)?["signUpStep"]),
+                SignUpStep::ConfirmSignUp { code_delivery_details } => {
+                    println!(
+                        "nextStep: CONFIRM_SIGN_UP (code sent by {} to {})",
+                        code_delivery_details.delivery_medium.as_deref().unwrap_or("?"),
+                        code_delivery_details.destination.as_deref().unwrap_or("?")
+                    );
+                    if interactive() {
+                        confirm_sign_up_interactively(auth, &username).await?;
+                    }
+                }
+                other => println!("nextStep: {}", serde_json::to_value(&other)?["signUpStep"].as_str().unwrap_or("?")),
             }
         }
         Command::ConfirmSignUp { username, code } => {
-            let out = auth.confirm_sign_up(&username, &code, false).await?;
-            println!("nextStep: {}", serde_json::to_value(&out.next_step)?["signUpStep"]);
+            let out = busy("Confirming…", auth.confirm_sign_up(&username, &code, false)).await?;
+            println!("nextStep: {}", serde_json::to_value(&out.next_step)?["signUpStep"].as_str().unwrap_or("?"));
         }
         Command::ResendCode { username } => {
-            let details = auth.resend_sign_up_code(&username).await?;
+            let details = busy("Sending a code…", auth.resend_sign_up_code(&username)).await?;
             println!("code sent to {}", details.destination.as_deref().unwrap_or("?"));
         }
         Command::SignIn { username, flow, preferred_challenge } => {
@@ -532,16 +584,16 @@ async fn command(auth: &Auth, command: Command) -> Result<()> {
                 _ => Some(read_secret("Password: ", "AMPLIFY_AUTH_PASSWORD")?),
             };
             let options = SignInOptions { auth_flow, preferred_challenge, client_metadata: None };
-            let out = auth.sign_in(&username, password.as_deref(), options).await?;
+            let out = busy("Signing in…", auth.sign_in(&username, password.as_deref(), options)).await?;
             walk_sign_in(auth, out).await?;
         }
         Command::ConfirmSignIn { answer, attributes } => {
             let options = ConfirmOptions { user_attributes: attributes.into_iter().collect(), ..Default::default() };
-            let out = auth.confirm_sign_in(&answer, options).await?;
+            let out = busy("Signing in…", auth.confirm_sign_in(&answer, options)).await?;
             walk_sign_in(auth, out).await?;
         }
         Command::Session { force_refresh } => {
-            let session = auth.fetch_auth_session(force_refresh).await?;
+            let session = busy("Fetching the session…", auth.fetch_auth_session(force_refresh)).await?;
             let json = match &session.tokens {
                 Some(tokens) => serde_json::json!({
                     "signedIn": true,
@@ -558,7 +610,7 @@ async fn command(auth: &Auth, command: Command) -> Result<()> {
             println!("{}", serde_json::to_string_pretty(&json)?);
         }
         Command::Whoami => {
-            let user = auth.get_current_user().await?;
+            let user = busy("Fetching the user…", auth.get_current_user()).await?;
             if io().json {
                 println!("{}", serde_json::json!({ "username": user.username, "userId": user.user_id }));
             } else {
@@ -566,21 +618,26 @@ async fn command(auth: &Auth, command: Command) -> Result<()> {
             }
         }
         Command::PrintAccessToken => {
-            let tokens = auth.fetch_auth_session(false).await?.tokens.context("not signed in")?;
+            let tokens =
+                busy("Fetching the session…", auth.fetch_auth_session(false)).await?.tokens.context("not signed in")?;
             println!("{}", tokens.access_token.raw().expose_secret());
         }
         Command::PrintIdToken => {
-            let tokens = auth.fetch_auth_session(false).await?.tokens.context("not signed in")?;
+            let tokens =
+                busy("Fetching the session…", auth.fetch_auth_session(false)).await?.tokens.context("not signed in")?;
             let id = tokens.id_token.as_ref().context("the session has no ID token")?;
             println!("{}", id.raw().expose_secret());
         }
         Command::Attributes(cmd) => match cmd {
             AttributesCommand::Get => {
-                println!("{}", serde_json::to_string_pretty(&auth.fetch_user_attributes().await?)?);
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&busy("Fetching attributes…", auth.fetch_user_attributes()).await?)?
+                );
             }
             AttributesCommand::Update { pairs } => {
                 let map: BTreeMap<String, String> = pairs.into_iter().collect();
-                for (name, out) in auth.update_user_attributes(&map, None).await? {
+                for (name, out) in busy("Updating attributes…", auth.update_user_attributes(&map, None)).await? {
                     match out.next_step {
                         UpdateAttributeStep::Done => println!("{name}: DONE"),
                         UpdateAttributeStep::ConfirmAttributeWithCode { code_delivery_details } => println!(
@@ -591,38 +648,38 @@ async fn command(auth: &Auth, command: Command) -> Result<()> {
                 }
             }
             AttributesCommand::Verify { name, code } => {
-                auth.confirm_user_attribute(&name, &code).await?;
+                busy("Verifying…", auth.confirm_user_attribute(&name, &code)).await?;
                 println!("{name}: verified");
             }
             AttributesCommand::SendCode { name } => {
-                let details = auth.send_user_attribute_verification_code(&name).await?;
+                let details = busy("Sending a code…", auth.send_user_attribute_verification_code(&name)).await?;
                 println!("code sent to {}", details.destination.as_deref().unwrap_or("?"));
             }
             AttributesCommand::Delete { names } => {
                 let names: Vec<&str> = names.iter().map(String::as_str).collect();
-                auth.delete_user_attributes(&names).await?;
+                busy("Deleting attributes…", auth.delete_user_attributes(&names)).await?;
                 println!("deleted");
             }
         },
         Command::Mfa(cmd) => match cmd {
             MfaCommand::SetupTotp { issuer } => {
-                let details = auth.set_up_totp().await?;
+                let details = busy("Starting TOTP setup…", auth.set_up_totp()).await?;
                 println!("secret: {}", details.shared_secret.expose_secret());
                 print_qr(&details.setup_uri(&issuer, None));
                 println!("then: amplify-auth mfa verify-totp <code>");
             }
             MfaCommand::VerifyTotp { code } => {
-                auth.verify_totp_setup(&code, Some("amplify-auth CLI")).await?;
+                busy("Verifying…", auth.verify_totp_setup(&code, Some("amplify-auth CLI"))).await?;
                 println!("TOTP enabled");
             }
             MfaCommand::Show => {
-                let prefs = auth.fetch_mfa_preference().await?;
+                let prefs = busy("Fetching MFA settings…", auth.fetch_mfa_preference()).await?;
                 let enabled: Vec<&str> = prefs.enabled.iter().map(|m| m.as_str()).collect();
                 println!("enabled: {}", enabled.join(", "));
                 println!("preferred: {}", prefs.preferred.map_or("none", |m| m.as_str()));
             }
             MfaCommand::Set { sms, totp, email } => {
-                auth.update_mfa_preference(sms, totp, email).await?;
+                busy("Updating MFA settings…", auth.update_mfa_preference(sms, totp, email)).await?;
                 println!("updated");
             }
         },
@@ -630,7 +687,7 @@ async fn command(auth: &Auth, command: Command) -> Result<()> {
             DevicesCommand::List => {
                 let mut token = None;
                 loop {
-                    let page = auth.fetch_devices(None, token).await?;
+                    let page = busy("Fetching devices…", auth.fetch_devices(None, token)).await?;
                     for d in &page.devices {
                         println!("{}\t{}", d.id, d.name.as_deref().unwrap_or(""));
                     }
@@ -641,31 +698,31 @@ async fn command(auth: &Auth, command: Command) -> Result<()> {
                 }
             }
             DevicesCommand::Remember => {
-                auth.remember_device().await?;
+                busy("Remembering the device…", auth.remember_device()).await?;
                 println!("remembered");
             }
             DevicesCommand::Forget { device_key } => {
-                auth.forget_device(device_key.as_deref()).await?;
+                busy("Forgetting the device…", auth.forget_device(device_key.as_deref())).await?;
                 println!("forgotten");
             }
         },
         Command::ChangePassword => {
             let old = read_secret("Current password: ", "AMPLIFY_AUTH_PASSWORD")?;
             let new = read_secret("New password: ", "AMPLIFY_AUTH_NEW_PASSWORD")?;
-            auth.update_password(&old, &new).await?;
+            busy("Changing the password…", auth.update_password(&old, &new)).await?;
             println!("password changed");
         }
         Command::ResetPassword { username } => {
-            let out = auth.reset_password(&username).await?;
+            let out = busy("Requesting a reset code…", auth.reset_password(&username)).await?;
             println!("nextStep: {}", serde_json::to_value(&out.next_step)?["resetPasswordStep"]);
         }
         Command::ConfirmResetPassword { username, code } => {
             let new = read_secret("New password: ", "AMPLIFY_AUTH_NEW_PASSWORD")?;
-            auth.confirm_reset_password(&username, &code, &new).await?;
+            busy("Resetting the password…", auth.confirm_reset_password(&username, &code, &new)).await?;
             println!("password reset");
         }
         Command::SignOut { global } => {
-            let out = auth.sign_out(global).await?;
+            let out = busy("Signing out…", auth.sign_out(global)).await?;
             if let Some(err) = out.global_sign_out_error.or(out.revoke_token_error) {
                 println!("signed out locally; the server call failed: {err}");
             } else {
@@ -673,7 +730,7 @@ async fn command(auth: &Auth, command: Command) -> Result<()> {
             }
         }
         Command::DeleteUser => {
-            auth.delete_user().await?;
+            busy("Deleting the user…", auth.delete_user()).await?;
             println!("user deleted");
         }
     }
@@ -720,7 +777,16 @@ fn main() -> ExitCode {
     match runtime.block_on(run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("amplify-auth: {err:#}");
+            // The causes, ending at a service error (whose source repeats it).
+            let mut causes = Vec::new();
+            for cause in err.chain() {
+                causes.push(cause.to_string());
+                if matches!(cause.downcast_ref::<amplify_auth::AuthError>(), Some(amplify_auth::AuthError::Service(_)))
+                {
+                    break;
+                }
+            }
+            eprintln!("amplify-auth: {}", causes.join(": "));
             if let Some(hint) = err.downcast_ref::<amplify_auth::AuthError>().and_then(advice) {
                 eprintln!("hint: {hint}");
             }

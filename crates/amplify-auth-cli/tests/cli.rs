@@ -265,3 +265,159 @@ fn account_subcommands_scripted() {
     assert!(run(&home, &["sign-in", "zoe"], &[("AMPLIFY_AUTH_PASSWORD", third)]).contains("isSignedIn: true"));
     std::fs::remove_dir_all(&home).unwrap();
 }
+
+/// A program under a pseudo-terminal (util-linux `script`), driven as a
+/// person would: wait for a prompt, then type.
+struct Pty {
+    child: std::process::Child,
+    input: std::process::ChildStdin,
+    transcript: std::sync::Arc<std::sync::Mutex<String>>,
+}
+
+impl Pty {
+    fn spawn(home: &Path, args: &str) -> Self {
+        let mut child = Command::new("script")
+            .args(["-qec", &format!("{BIN} {args}"), "/dev/null"])
+            .env("AMPLIFY_AUTH_HOME", home)
+            .env("LOCAL_POOL_QUIET", "1")
+            .env("TERM", "xterm")
+            .env_remove("AMPLIFY_AUTH_PASSWORD")
+            .env_remove("AMPLIFY_AUTH_NEW_PASSWORD")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("util-linux `script` provides the pseudo-terminal");
+        let input = child.stdin.take().unwrap();
+        let mut output = child.stdout.take().unwrap();
+        let transcript = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let sink = transcript.clone();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = std::io::Read::read(&mut output, &mut buf) {
+                if n == 0 {
+                    break;
+                }
+                sink.lock().unwrap().push_str(&String::from_utf8_lossy(&buf[..n]));
+            }
+        });
+        Self { child, input, transcript }
+    }
+
+    /// Waits (at most 20 s) until the output shows `text` `count` times.
+    fn expect(&self, text: &str, count: usize) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        loop {
+            let seen = self.transcript.lock().unwrap().clone();
+            if seen.matches(text).count() >= count {
+                return;
+            }
+            assert!(std::time::Instant::now() < deadline, "no {text:?} within 20 s; the terminal shows:\n{seen}");
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    }
+
+    fn type_line(&mut self, line: &str) {
+        std::io::Write::write_all(&mut self.input, format!("{line}\n").as_bytes()).unwrap();
+        std::io::Write::flush(&mut self.input).unwrap();
+    }
+
+    /// Waits for the program to end; its success and the whole transcript.
+    fn finish(mut self) -> (bool, String) {
+        let status = self.child.wait().unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        let text = self.transcript.lock().unwrap().clone();
+        (status.success(), text)
+    }
+}
+
+const SPINNER_FRAMES: [char; 10] = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
+
+/// No spinner frame is left on screen: on every line, each frame is
+/// erased (`ESC [2K`) before anything else is shown.
+fn assert_spinner_erased(text: &str) {
+    for line in text.split('\n') {
+        let visible = line.rsplit("\x1b[2K").next().unwrap_or("");
+        assert!(!visible.contains(SPINNER_FRAMES), "a spinner frame stayed on the line {line:?} in:\n{text}");
+    }
+}
+
+/// Interactive sign-up: the password asked without echo, then the code
+/// (read here from the running local pool's outbox) typed at the prompt;
+/// a spinner while waiting, erased before each prompt and result.
+#[test]
+fn interactive_sign_up_asks_for_the_password_and_the_code() {
+    let home = temp_dir("tty-signup");
+    let mut server = Command::new(BIN)
+        .args(["local-pool", "start", "--port", "0"])
+        .env("AMPLIFY_AUTH_HOME", &home)
+        .env("LOCAL_POOL_QUIET", "1")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(server.stdout.take().unwrap()).lines();
+    assert!(lines.next().unwrap().unwrap().starts_with("local pool listening on"));
+
+    let mut pty = Pty::spawn(&home, "sign-up sam --email sam@example.com");
+    pty.expect("Password:", 1);
+    pty.type_line(PW);
+    pty.expect("Confirmation code:", 1);
+    // A wrong code is refused and asked again.
+    pty.type_line("000000");
+    pty.expect("Confirmation code:", 2);
+    let code = last_code(&home, "sam");
+    pty.type_line(&code);
+    let (ok, text) = pty.finish();
+    assert!(ok, "{text}");
+    assert!(!text.contains(PW), "the password was echoed:\n{text}");
+    let step = text.find("nextStep: CONFIRM_SIGN_UP").expect("the confirm step");
+    let prompt = text.find("Confirmation code:").expect("a code prompt");
+    let done = text.find("nextStep: DONE").expect("confirmed");
+    assert!(step < prompt && prompt < done, "{text}");
+    assert!(text.contains("CodeMismatchException"), "{text}");
+    assert!(text.contains("sam is confirmed"), "{text}");
+    assert!(text.contains("⠋ Signing up…") && text.contains("⠋ Confirming…"), "no spinner:\n{text}");
+    assert_spinner_erased(&text);
+
+    // The account works; JSON output on a terminal has no spinner.
+    run(&home, &["sign-in", "sam"], &[("AMPLIFY_AUTH_PASSWORD", PW)]);
+    let (ok, text) = Pty::spawn(&home, "--output json whoami").finish();
+    assert!(ok && text.contains("\"username\":\"sam\""), "{text}");
+    assert!(!text.contains(SPINNER_FRAMES), "a spinner in JSON output:\n{text}");
+
+    let stopped = Command::new("kill").args(["-INT", &server.id().to_string()]).status().unwrap();
+    assert!(stopped.success());
+    assert!(server.wait().unwrap().success());
+    std::fs::remove_dir_all(&home).unwrap();
+}
+
+/// A user made by an administrator with a temporary password: the
+/// interactive sign-in asks for a new one (hidden) and ends signed in.
+#[test]
+fn interactive_sign_in_sets_a_new_password_when_required() {
+    let home = temp_dir("tty-newpw");
+    let out = run(&home, &["local-pool", "create-user", "nia", "--temporary"], &[("AMPLIFY_AUTH_PASSWORD", PW)]);
+    assert!(out.contains("FORCE_CHANGE_PASSWORD"), "{out}");
+    let new_pw = "Cli-N3w-Passw0rd!";
+
+    let mut pty = Pty::spawn(&home, "sign-in nia");
+    pty.expect("Password:", 1);
+    pty.type_line(PW);
+    pty.expect("New password:", 1);
+    pty.type_line(new_pw);
+    let (ok, text) = pty.finish();
+    assert!(ok, "{text}");
+    assert!(!text.contains(PW) && !text.contains(new_pw), "a password was echoed:\n{text}");
+    let step = text.find("nextStep: CONFIRM_SIGN_IN_WITH_NEW_PASSWORD_REQUIRED").expect("the challenge");
+    let prompt = text.find("New password:").expect("a new-password prompt");
+    let done = text.find("nextStep: DONE").expect("signed in");
+    assert!(step < prompt && prompt < done, "{text}");
+    assert_spinner_erased(&text);
+    assert!(run(&home, &["whoami"], &[]).starts_with("nia ("));
+
+    // The new password is now the password.
+    run(&home, &["sign-out"], &[]);
+    let (ok, _, err) = try_run(&home, &["sign-in", "nia"], &[("AMPLIFY_AUTH_PASSWORD", PW)]);
+    assert!(!ok && err.contains("NotAuthorizedException"), "{err}");
+    assert!(run(&home, &["sign-in", "nia"], &[("AMPLIFY_AUTH_PASSWORD", new_pw)]).contains("nextStep: DONE"));
+    std::fs::remove_dir_all(&home).unwrap();
+}
