@@ -1,5 +1,9 @@
 //! `cargo xtask test`: every test of the workspace, in the order that fails
 //! fastest. This is the README's test command and what `.ci/run` runs.
+//! Tests, doc tests and lints run with `--all-features`, so optional
+//! features (`amplify-auth`'s `aws-sdk`) are covered; the only other
+//! features (`srp-core`'s) are on by default, and its `no_std` build is a
+//! separate step.
 
 use std::path::Path;
 use std::process::Command;
@@ -28,17 +32,27 @@ pub fn run(root: &Path) -> Result<()> {
         steps.push(step(
             "unit, integration and property tests (nextest)",
             "cargo",
-            &["nextest", "run", "--workspace", "--lib", "--bins", "--tests", "--examples", "--no-fail-fast"],
+            &[
+                "nextest",
+                "run",
+                "--workspace",
+                "--all-features",
+                "--lib",
+                "--bins",
+                "--tests",
+                "--examples",
+                "--no-fail-fast",
+            ],
         ));
     } else {
         eprintln!("note: cargo-nextest not found; using cargo test (install it with `cargo install cargo-nextest`)");
         steps.push(step(
             "unit, integration and property tests",
             "cargo",
-            &["test", "--workspace", "--lib", "--bins", "--tests", "--examples", "--no-fail-fast"],
+            &["test", "--workspace", "--all-features", "--lib", "--bins", "--tests", "--examples", "--no-fail-fast"],
         ));
     }
-    steps.push(step("documentation tests", "cargo", &["test", "--workspace", "--doc"]));
+    steps.push(step("documentation tests", "cargo", &["test", "--workspace", "--all-features", "--doc"]));
     steps.push(step(
         "srp-core as #![no_std] without an allocator",
         "cargo",
@@ -47,7 +61,7 @@ pub fn run(root: &Path) -> Result<()> {
     steps.push(step(
         "lints (clippy, warnings are errors)",
         "cargo",
-        &["clippy", "--quiet", "--workspace", "--all-targets", "--", "-D", "warnings"],
+        &["clippy", "--quiet", "--workspace", "--all-targets", "--all-features", "--", "-D", "warnings"],
     ));
     steps.push(step(
         "reference clients against the local pool (installs them under target/interop)",

@@ -24,6 +24,8 @@
 //! - [`transport`]: the HTTP seam (hyper + rustls by default), retries.
 
 mod account;
+#[cfg(feature = "aws-sdk")]
+pub mod aws_sdk;
 mod client;
 pub mod config;
 mod credentials;
