@@ -877,7 +877,8 @@ h1{font-size:1.5rem}label{display:block;margin-top:1rem;font-weight:600}\
 input{display:block;width:100%;box-sizing:border-box;padding:.5rem;margin-top:.25rem;font-size:1rem;border:1px solid #555;border-radius:4px}\
 input:focus,button:focus{outline:3px solid #1a5fb4;outline-offset:2px}\
 button{margin-top:1.5rem;padding:.6rem 1.2rem;font-size:1rem;background:#1a5fb4;color:#fff;border:0;border-radius:4px;cursor:pointer}\
-.secondary{background:#fff;color:#1a5fb4;border:2px solid #1a5fb4;margin-left:.75rem}\
+.actions{display:flex;flex-wrap:wrap;gap:.75rem;align-items:flex-end}\
+.secondary{background:#fff;color:#1a5fb4;border:2px solid #1a5fb4}\
 .error{color:#a51d2d;border:1px solid #a51d2d;padding:.5rem;border-radius:4px;margin-top:1rem}\
 .note{color:#444;font-size:.9rem;margin-top:2rem}";
 
