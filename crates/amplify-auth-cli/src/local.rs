@@ -55,6 +55,27 @@ fn http_get(endpoint: &str, path: &str) -> Result<String> {
     Ok(body.to_owned())
 }
 
+/// One Cognito JSON request (`X-Amz-Target: target`) to a loopback server.
+fn http_post(endpoint: &str, target: &str, body: &str) -> Result<String> {
+    use std::io::{Read, Write};
+    let host = endpoint.strip_prefix("http://").context("the local pool's endpoint is not http://")?;
+    let mut stream = std::net::TcpStream::connect(host).with_context(|| format!("connecting to {host}"))?;
+    stream.set_read_timeout(Some(std::time::Duration::from_secs(10)))?;
+    write!(
+        stream,
+        "POST / HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\nContent-Type: application/x-amz-json-1.1\r\n\
+         X-Amz-Target: {target}\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response)?;
+    let (head, body) = response.split_once("\r\n\r\n").context("a malformed HTTP response")?;
+    if !head.starts_with("HTTP/1.1 200") {
+        anyhow::bail!("the local pool answered {}: {body}", head.lines().next().unwrap_or(""));
+    }
+    Ok(body.to_owned())
+}
+
 fn query_escape(s: &str) -> String {
     s.bytes()
         .map(|b| {
@@ -143,6 +164,73 @@ impl Local {
         if let Some(pool) = self.pool {
             pool.stop().await;
         }
+    }
+
+    /// Lets the app client send the hosted UI's sign-in back to
+    /// `redirect_uri` (a loopback URL of this process), with the code flow
+    /// and `scopes`: the OAuth settings the CLI's browser sign-in needs.
+    /// `provider` (a federated provider's name) is registered on the pool
+    /// if it is not yet, so the pool's mock identity provider stands in for
+    /// it: Google, Facebook, LoginWithAmazon and SignInWithApple by their
+    /// type, any other name as an OIDC provider.
+    pub(crate) fn allow_redirect(&self, redirect_uri: &str, scopes: &[String], provider: Option<&str>) -> Result<()> {
+        let mut providers = vec!["COGNITO".to_owned()];
+        if let Some(name) = provider.filter(|p| *p != "COGNITO") {
+            let kind = match name {
+                "Google" | "Facebook" | "LoginWithAmazon" | "SignInWithApple" => name,
+                _ => "OIDC",
+            };
+            let mut details = std::collections::BTreeMap::new();
+            if kind == "OIDC" {
+                details.insert("oidc_issuer".to_owned(), format!("https://{}.idp.local.example", name.to_lowercase()));
+            }
+            let create = idp::CreateIdentityProviderRequest {
+                user_pool_id: self.ids.pool_id.clone(),
+                provider_name: name.to_owned(),
+                provider_type: idp::IdentityProviderTypeType::from(kind),
+                provider_details: details,
+                ..Default::default()
+            };
+            // Already registered (an earlier sign-in): fine.
+            let duplicate = "DuplicateProviderException";
+            match &self.pool {
+                Some(pool) => match pool.engine().call::<op::CreateIdentityProvider>(create) {
+                    Ok(_) => {}
+                    Err(err) if err.code.as_str() == duplicate => {}
+                    Err(err) => return Err(fail(err)),
+                },
+                None => {
+                    let body = serde_json::to_string(&create)?;
+                    match http_post(&self.endpoint, "AWSCognitoIdentityProviderService.CreateIdentityProvider", &body) {
+                        Ok(_) => {}
+                        Err(err) if err.to_string().contains(duplicate) => {}
+                        Err(err) => return Err(err),
+                    }
+                }
+            }
+            providers.push(name.to_owned());
+        }
+        let request = idp::UpdateUserPoolClientRequest {
+            user_pool_id: self.ids.pool_id.clone(),
+            client_id: self.ids.client_id.as_str().into(),
+            callback_ur_ls: Some(vec![redirect_uri.to_owned()]),
+            logout_ur_ls: Some(vec![redirect_uri.to_owned()]),
+            allowed_o_auth_flows: Some(vec![idp::OAuthFlowType::Code]),
+            allowed_o_auth_scopes: Some(scopes.to_vec()),
+            allowed_o_auth_flows_user_pool_client: Some(true),
+            supported_identity_providers: Some(providers),
+            ..Default::default()
+        };
+        match &self.pool {
+            Some(pool) => {
+                pool.engine().call::<op::UpdateUserPoolClient>(request).map_err(fail)?;
+            }
+            None => {
+                let body = serde_json::to_string(&request)?;
+                http_post(&self.endpoint, "AWSCognitoIdentityProviderService.UpdateUserPoolClient", &body)?;
+            }
+        }
+        Ok(())
     }
 
     fn outbox(&self, user: Option<&str>) -> Result<serde_json::Value> {

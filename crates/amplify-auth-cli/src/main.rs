@@ -7,6 +7,7 @@
 //! invocations. Without any configuration the commands use a local pool
 //! kept under the data directory, started in-process for each command.
 
+mod browser;
 mod local;
 mod quickstart;
 mod spinner;
@@ -77,6 +78,18 @@ struct Target {
     /// Where tokens (and the local pool) are kept.
     #[arg(long, global = true, env = "AMPLIFY_AUTH_HOME")]
     data_dir: Option<PathBuf>,
+    /// The hosted UI domain for `sign-in --browser` (`auth.example.com`,
+    /// or `http://127.0.0.1:PORT` for a local pool).
+    #[arg(long, global = true, env = "AMPLIFY_AUTH_OAUTH_DOMAIN")]
+    oauth_domain: Option<String>,
+    /// The loopback redirect URI for `sign-in --browser`
+    /// (`http://127.0.0.1:PORT/`), registered as a callback URL of the app
+    /// client.
+    #[arg(long, global = true, env = "AMPLIFY_AUTH_REDIRECT_URI")]
+    redirect_uri: Option<String>,
+    /// OAuth scopes for `sign-in --browser`, comma- or space-separated.
+    #[arg(long, global = true, env = "AMPLIFY_AUTH_SCOPES")]
+    scopes: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -108,17 +121,34 @@ enum Command {
         /// The username.
         username: String,
     },
-    /// Signs in; prints the next step.
+    /// Signs in; prints the next step. `--browser`: through the hosted UI
+    /// in the system browser (OAuth 2.0 with PKCE, loopback redirect).
     SignIn {
-        /// The username (or email / phone alias).
-        username: String,
+        /// The username (or email / phone alias); with `--browser`, a hint
+        /// prefilled on the sign-in page.
+        #[arg(required_unless_present = "browser")]
+        username: Option<String>,
         /// The flow: USER_SRP_AUTH (default), USER_PASSWORD_AUTH,
         /// CUSTOM_WITHOUT_SRP, CUSTOM_WITH_SRP, USER_AUTH.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "browser")]
         flow: Option<String>,
         /// The first factor for USER_AUTH.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "browser")]
         preferred_challenge: Option<String>,
+        /// Sign in through the hosted UI in a browser.
+        #[arg(long)]
+        browser: bool,
+        /// With `--browser`: the identity provider (Google, Facebook,
+        /// LoginWithAmazon, SignInWithApple, COGNITO, or a provider name of
+        /// the pool).
+        #[arg(long, requires = "browser")]
+        provider: Option<String>,
+        /// With `--browser`: print the URL only, do not start a browser.
+        #[arg(long, requires = "browser")]
+        no_open: bool,
+        /// With `--browser`: seconds to wait for the browser's redirect.
+        #[arg(long, default_value_t = 180, requires = "browser")]
+        timeout: u64,
     },
     /// Answers the pending sign-in step (a code, a choice, a new password).
     ConfirmSignIn {
@@ -330,10 +360,14 @@ fn data_dir(target: &Target) -> Result<PathBuf> {
 struct Session {
     auth: Auth,
     local: Option<local::Local>,
+    /// For `sign-in --browser`: the listener for the redirect and its URI.
+    redirect: Option<(amplify_auth::RedirectListener, String)>,
 }
 
 impl Session {
-    async fn open(target: &Target) -> Result<Self> {
+    /// `browser`: also set up OAuth for a browser sign-in (see
+    /// [`browser::prepare`]), with this provider if any.
+    async fn open(target: &Target, browser: Option<Option<&str>>) -> Result<Self> {
         let dir = data_dir(target)?;
         std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
         let (builder, local) = if let Some(path) = &target.config {
@@ -356,10 +390,17 @@ impl Session {
         if let Some(region) = &target.region {
             builder = builder.region(region);
         }
+        let mut redirect = None;
+        if let Some(provider) = browser {
+            let configured = builder.clone().build()?.oauth().cloned();
+            let (oauth, listener, uri) = browser::prepare(target, configured, local.as_ref(), provider).await?;
+            builder = builder.oauth(oauth);
+            redirect = Some((listener, uri));
+        }
         let config = builder.build()?;
         let storage = FileStorage::new(dir.join(format!("tokens-{}.json", config.client_id())));
         let auth = Auth::builder(config).storage(Arc::new(storage)).device_name("amplify-auth CLI").build()?;
-        Ok(Self { auth, local })
+        Ok(Self { auth, local, redirect })
     }
 
     async fn close(self) {
@@ -521,18 +562,27 @@ async fn run(cli: Cli) -> Result<()> {
     if let Command::LocalPool(cmd) = &cli.command {
         return local::command(&data_dir(&cli.target)?.join("local-pool"), cmd).await;
     }
-    let session = Session::open(&cli.target).await?;
+    let browser = match &cli.command {
+        Command::SignIn { browser: true, provider, .. } => Some(provider.as_deref()),
+        _ => None,
+    };
+    let mut session = Session::open(&cli.target, browser).await?;
     // An in-process local pool logs each request on stderr unless
     // LOCAL_POOL_QUIET is set; a spinner there would mix with its lines.
     let pool_is_quiet = session.local.as_ref().is_none_or(|l| !l.in_process())
         || std::env::var_os("LOCAL_POOL_QUIET").is_some_and(|v| !v.is_empty());
     spinner::enable(pool_is_quiet && spinner::terminal_allows(io().json));
-    let result = command(&session.auth, cli.command).await;
+    let redirect = session.redirect.take();
+    let result = command(&session.auth, redirect, cli.command).await;
     session.close().await;
     result
 }
 
-async fn command(auth: &Auth, command: Command) -> Result<()> {
+async fn command(
+    auth: &Auth,
+    redirect: Option<(amplify_auth::RedirectListener, String)>,
+    command: Command,
+) -> Result<()> {
     match command {
         Command::Quickstart | Command::LocalPool(_) => bail!("this command does not take a session"),
         Command::SignUp { username, email, attributes } => {
@@ -569,7 +619,24 @@ async fn command(auth: &Auth, command: Command) -> Result<()> {
             let details = busy("Sending a code…", auth.resend_sign_up_code(&username)).await?;
             println!("code sent to {}", details.destination.as_deref().unwrap_or("?"));
         }
-        Command::SignIn { username, flow, preferred_challenge } => {
+        Command::SignIn { username, browser: true, provider, no_open, timeout, .. } => {
+            let (listener, uri) = redirect.context("the browser sign-in was not set up")?;
+            let request = browser::Request {
+                login_hint: username,
+                provider,
+                no_open,
+                timeout: std::time::Duration::from_secs(timeout),
+                json: io().json,
+            };
+            let out = browser::sign_in(auth, listener, uri, request).await?;
+            print_sign_in(&out);
+            if out.is_signed_in && !io().json {
+                let user = auth.get_current_user().await?;
+                println!("signed in as {} ({})", user.username, user.user_id);
+            }
+        }
+        Command::SignIn { username, flow, preferred_challenge, .. } => {
+            let username = username.context("give the username")?;
             let auth_flow = match flow.as_deref() {
                 Some(f) => Some(AuthFlow::parse(f).with_context(|| format!("unknown flow {f}"))?),
                 None => None,
@@ -728,6 +795,9 @@ async fn command(auth: &Auth, command: Command) -> Result<()> {
             } else {
                 println!("signed out");
             }
+            if let Some(url) = out.oauth_sign_out_url {
+                println!("the hosted UI keeps its own session; to end it too, open: {url}");
+            }
         }
         Command::DeleteUser => {
             busy("Deleting the user…", auth.delete_user()).await?;
@@ -746,6 +816,9 @@ fn advice(err: &amplify_auth::AuthError) -> Option<&'static str> {
         AuthError::NotSignedIn => "run `amplify-auth sign-in <username>`",
         AuthError::InvalidState(m) if m.contains("expired") || m.contains("sign_in first") => {
             "start again with `amplify-auth sign-in <username>`"
+        }
+        AuthError::InvalidState(m) if m.contains("no redirect arrived") => {
+            "run `amplify-auth sign-in --browser` again and finish in the browser sooner (or raise --timeout)"
         }
         AuthError::Transport { .. } => "check the network and the endpoint, then try again",
         _ => match err.name() {

@@ -421,3 +421,202 @@ fn interactive_sign_in_sets_a_new_password_when_required() {
     assert!(run(&home, &["sign-in", "nia"], &[("AMPLIFY_AUTH_PASSWORD", new_pw)]).contains("nextStep: DONE"));
     std::fs::remove_dir_all(&home).unwrap();
 }
+
+/// One blocking HTTP/1.1 exchange with an absolute `http://` URL: status,
+/// `Location` header, body.
+fn http(method: &str, url: &str, form: Option<&str>) -> (u16, Option<String>, String) {
+    use std::io::{Read, Write};
+    let rest = url.strip_prefix("http://").unwrap();
+    let (authority, target) = rest.find('/').map_or((rest, "/"), |i| (&rest[..i], &rest[i..]));
+    let mut stream = std::net::TcpStream::connect(authority).unwrap();
+    stream.set_read_timeout(Some(std::time::Duration::from_secs(20))).unwrap();
+    let mut request = format!("{method} {target} HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\n");
+    if let Some(body) = form {
+        request.push_str(&format!(
+            "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        ));
+    } else {
+        request.push_str("\r\n");
+    }
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut raw = String::new();
+    stream.read_to_string(&mut raw).unwrap();
+    let (head, body) = raw.split_once("\r\n\r\n").unwrap();
+    let status = head.split(' ').nth(1).unwrap().parse().unwrap();
+    let location = head
+        .split("\r\n")
+        .filter_map(|l| l.split_once(':'))
+        .find(|(k, _)| k.eq_ignore_ascii_case("location"))
+        .map(|(_, v)| v.trim().to_owned());
+    (status, location, body.to_owned())
+}
+
+fn form_escape(s: &str) -> String {
+    s.bytes().map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02X}") }).collect()
+}
+
+/// `sign-in --browser --no-open`: the test plays the browser with raw HTTP
+/// on the URL the CLI prints (the hosted UI's page, the form post, the
+/// redirect to the CLI's loopback listener); the CLI ends signed in.
+#[test]
+fn browser_sign_in_through_the_hosted_ui() {
+    let home = temp_dir("browser");
+    run(&home, &["local-pool", "create-user", "ada", "--email", "ada@example.com"], &[("AMPLIFY_AUTH_PASSWORD", PW)]);
+    let mut child = Command::new(BIN)
+        .args(["sign-in", "--browser", "--no-open", "--timeout", "60", "ada"])
+        .env("AMPLIFY_AUTH_HOME", &home)
+        .env("LOCAL_POOL_QUIET", "1")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let url = lines.by_ref().map(|l| l.unwrap()).find(|l| l.starts_with("http://")).expect("the authorize URL");
+    assert!(url.contains("/oauth2/authorize?") && url.contains("code_challenge_method=S256"), "{url}");
+    assert!(url.contains("login_hint=ada") && url.contains("identity_provider=COGNITO"), "{url}");
+    assert!(url.contains("redirect_uri=http%3A%2F%2F127.0.0.1%3A"), "{url}");
+
+    // The browser: the page, a wrong password (shown on the page), the right one.
+    let (status, _, page) = http("GET", &url, None);
+    assert_eq!(status, 200, "{page}");
+    let marker = "name=\"request\" value=\"";
+    let start = page.find(marker).expect("the sign-in form") + marker.len();
+    let request = page[start..].split('"').next().unwrap().to_owned();
+    let pool = &url[..url.find("/oauth2/").unwrap()];
+    let post = |password: &str| {
+        let form = format!("request={}&username=ada&password={}", form_escape(&request), form_escape(password));
+        http("POST", &format!("{pool}/login"), Some(&form))
+    };
+    let (status, _, body) = post("Not-the-Passw0rd!");
+    assert_eq!(status, 400);
+    assert!(body.contains("Incorrect username or password."), "{body}");
+    let (status, location, body) = post(PW);
+    assert_eq!(status, 302, "{body}");
+    let location = location.unwrap();
+    assert!(location.starts_with("http://127.0.0.1:") && location.contains("code="), "{location}");
+    let (status, _, landing) = http("GET", &location, None);
+    assert_eq!(status, 200);
+    assert!(landing.contains("close this window"), "{landing}");
+
+    let rest: Vec<String> = lines.map(|l| l.unwrap()).collect();
+    let out = child.wait_with_output().unwrap();
+    let (rest, err) = (rest.join("\n"), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "{rest}\n{err}");
+    assert!(rest.contains("isSignedIn: true") && rest.contains("nextStep: DONE"), "{rest}");
+    assert!(rest.contains("signed in as ada ("), "{rest}");
+
+    // The session is stored like any other; its scopes reach the user API.
+    assert!(run(&home, &["whoami"], &[]).starts_with("ada ("));
+    let attrs: serde_json::Value = serde_json::from_str(&run(&home, &["attributes", "get"], &[])).unwrap();
+    assert_eq!(attrs["email"], "ada@example.com");
+    let session: serde_json::Value = serde_json::from_str(&run(&home, &["session", "--force-refresh"], &[])).unwrap();
+    assert_eq!(session["signedIn"], true);
+    // Signed in: a second browser sign-in is refused with advice.
+    let (ok, _, err) = try_run(&home, &["sign-in", "--browser", "--no-open", "--timeout", "5"], &[]);
+    assert!(!ok && err.contains("hint: run `amplify-auth sign-out` first"), "{err}");
+    std::fs::remove_dir_all(&home).unwrap();
+}
+
+/// `sign-in --browser --provider Google` against a running local pool
+/// (`local-pool start`, so the CLI sets the client up over HTTP): the
+/// pool's mock identity provider stands in for Google; the user signs in
+/// as `Google_<subject>`.
+#[test]
+fn browser_sign_in_with_a_federated_provider() {
+    let home = temp_dir("browser-google");
+    let mut server = Command::new(BIN)
+        .args(["local-pool", "start", "--port", "0"])
+        .env("AMPLIFY_AUTH_HOME", &home)
+        .env("LOCAL_POOL_QUIET", "1")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut server_lines = std::io::BufReader::new(server.stdout.take().unwrap()).lines();
+    let first = server_lines.next().unwrap().unwrap();
+    let pool = first.strip_prefix("local pool listening on ").unwrap().to_owned();
+
+    let mut child = Command::new(BIN)
+        .args(["--output", "json", "sign-in", "--browser", "--no-open", "--provider", "Google", "--timeout", "60"])
+        .env("AMPLIFY_AUTH_HOME", &home)
+        .env("LOCAL_POOL_QUIET", "1")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let start: serde_json::Value = serde_json::from_str(&lines.next().unwrap().unwrap()).unwrap();
+    let url = start["authorizeUrl"].as_str().unwrap().to_owned();
+    assert!(url.starts_with(&format!("{pool}/oauth2/authorize?")) && url.contains("identity_provider=Google"), "{url}");
+
+    // The hosted UI hands over to the mock Google, whose consent page posts back.
+    let (status, location, body) = http("GET", &url, None);
+    assert_eq!(status, 302, "{body}");
+    let location = location.unwrap();
+    let consent_url = if location.starts_with('/') { format!("{pool}{location}") } else { location };
+    assert!(consent_url.contains("/idp/Google/"), "{consent_url}");
+    let (status, _, page) = http("GET", &consent_url, None);
+    assert_eq!(status, 200, "{page}");
+    let marker = "name=\"state\" value=\"";
+    let start = page.find(marker).expect("the consent form") + marker.len();
+    let state = page[start..].split('"').next().unwrap().to_owned();
+    let form = format!("state={}&subject=12345&email=fed%40example.com&action=continue", form_escape(&state));
+    let (status, location, body) = http("POST", &format!("{pool}/oauth2/idpresponse"), Some(&form));
+    assert_eq!(status, 302, "{body}");
+    let (status, _, _) = http("GET", &location.unwrap(), None);
+    assert_eq!(status, 200);
+
+    let result: serde_json::Value = serde_json::from_str(&lines.next().unwrap().unwrap()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(result["isSignedIn"], true);
+    assert_eq!(result["nextStep"]["signInStep"], "DONE");
+    let who: serde_json::Value = serde_json::from_str(&run(&home, &["--output", "json", "whoami"], &[])).unwrap();
+    assert_eq!(who["username"], "Google_12345");
+    let attrs: serde_json::Value = serde_json::from_str(&run(&home, &["attributes", "get"], &[])).unwrap();
+    assert_eq!(attrs["email"], "fed@example.com");
+
+    assert!(Command::new("kill").args(["-INT", &server.id().to_string()]).status().unwrap().success());
+    assert!(server.wait().unwrap().success());
+    std::fs::remove_dir_all(&home).unwrap();
+}
+
+/// `--provider` goes into the authorize URL; with no redirect the wait
+/// ends at `--timeout` with a non-zero exit and advice, leaving nothing
+/// signed in.
+#[test]
+fn browser_sign_in_names_the_provider_and_times_out_cleanly() {
+    let home = temp_dir("browser-timeout");
+    let started = std::time::Instant::now();
+    let (ok, out, err) =
+        try_run(&home, &["sign-in", "--browser", "--no-open", "--provider", "Google", "--timeout", "1"], &[]);
+    assert!(started.elapsed() < std::time::Duration::from_secs(15), "{:?}", started.elapsed());
+    assert!(out.contains("identity_provider=Google"), "{out}");
+    assert!(!ok && err.contains("no redirect arrived") && err.contains("hint:"), "{err}");
+    let (ok, _, err) = try_run(&home, &["whoami"], &[]);
+    assert!(!ok && err.contains("signed in"), "{err}");
+    // Ctrl-C (SIGINT) while waiting ends it at once, cleanly.
+    let mut child = Command::new(BIN)
+        .args(["sign-in", "--browser", "--no-open", "--timeout", "60"])
+        .env("AMPLIFY_AUTH_HOME", &home)
+        .env("LOCAL_POOL_QUIET", "1")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    assert!(lines.by_ref().map(|l| l.unwrap()).any(|l| l.starts_with("http://")));
+    let started = std::time::Instant::now();
+    assert!(Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap().success());
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("sign-in cancelled"), "{err}");
+    // --provider without --browser is a usage error.
+    let (ok, _, err) = try_run(&home, &["sign-in", "x", "--provider", "Google"], &[]);
+    assert!(!ok && err.contains("--browser"), "{err}");
+    std::fs::remove_dir_all(&home).unwrap();
+}
