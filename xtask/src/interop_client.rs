@@ -669,7 +669,7 @@ fn cli_checks(label: &str, cli: &CliRun<'_>, tally: &mut Tally) -> Result<()> {
             "cli-session-refresh",
             if out.ok && session["signedIn"] == true && changed {
                 Ok(format!(
-                    "new access token (iat {} , exp {})",
+                    "new access token (iat {}, exp {})",
                     session["accessToken"]["iat"], session["accessToken"]["exp"]
                 ))
             } else {
@@ -683,7 +683,7 @@ fn cli_checks(label: &str, cli: &CliRun<'_>, tally: &mut Tally) -> Result<()> {
         results.push((
             "cli-sign-out",
             if out.ok && out.stdout.trim() == "signed out" && after["signedIn"] == false {
-                Ok("signed out (refresh token revoked); session then signedIn=false".to_owned())
+                Ok("signed out, no server error reported; session then signedIn=false".to_owned())
             } else {
                 Err(anyhow::anyhow!("{} / session after: {after}", out.summary()))
             },
