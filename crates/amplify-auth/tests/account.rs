@@ -58,10 +58,21 @@ async fn totp_enrolment_preferences_and_deletion() {
     let details = auth.set_up_totp().await.unwrap();
     let uri = details.setup_uri("My App", None);
     assert!(uri.starts_with("otpauth://totp/My%20App:pia?secret="), "{uri}");
+    // What an authenticator app does with the QR code: parse the URI (with
+    // totp-rs, which also checks the secret is at least 128 bits) and show
+    // the code for the current 30-second step.
+    let app = totp_rs::Totp::from_url(&uri).unwrap();
+    assert_eq!(app.issuer(), Some("My App"));
+    assert_eq!(app.account_name(), "pia");
+    let now = u64::try_from(env.now()).unwrap();
     let secret = details.shared_secret.expose_secret().to_owned();
-    let err = auth.verify_totp_setup("000000", None).await.unwrap_err();
+    let wrong = if app.generate(now).to_string() == "000000" { "111111" } else { "000000" };
+    let err = auth.verify_totp_setup(wrong, None).await.unwrap_err();
     assert!(err.is_service("EnableSoftwareTokenMFAException") || err.is_service("CodeMismatchException"), "{err:?}");
-    let code = local_pool::current_totp(&secret, env.now()).unwrap();
+    let code = app.generate(now).to_string();
+    assert_eq!(code.len(), 6);
+    // The pool's own helper agrees with the authenticator app.
+    assert_eq!(local_pool::current_totp(&secret, env.now()).unwrap(), code);
     auth.verify_totp_setup(&code, Some("phone")).await.unwrap();
     auth.update_mfa_preference(None, Some(MfaPreference::Preferred), None).await.unwrap();
     let prefs = auth.fetch_mfa_preference().await.unwrap();
@@ -71,7 +82,7 @@ async fn totp_enrolment_preferences_and_deletion() {
     auth.sign_out(false).await.unwrap();
     let out = auth.sign_in("pia", Some(PW), SignInOptions::default()).await.unwrap();
     assert_eq!(out.next_step, SignInStep::ConfirmSignInWithTotpCode);
-    let code = local_pool::current_totp(&secret, env.now()).unwrap();
+    let code = app.generate(u64::try_from(env.now()).unwrap()).to_string();
     assert!(auth.confirm_sign_in(&code, Default::default()).await.unwrap().is_signed_in);
 
     auth.delete_user().await.unwrap();
