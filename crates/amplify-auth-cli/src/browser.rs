@@ -123,14 +123,15 @@ impl ProviderName for OAuthProvider {
     }
 }
 
-/// Starts the system browser on `url` (`xdg-open`, `open`, `start`),
+/// Starts the system browser on `url` (`xdg-open`, `open`, `rundll32`),
 /// without waiting for it; false when none could be started.
 fn open_browser(url: &str) -> bool {
     let mut command = if cfg!(target_os = "macos") {
         std::process::Command::new("open")
     } else if cfg!(windows) {
-        let mut c = std::process::Command::new("cmd");
-        c.args(["/C", "start", ""]);
+        // Not `cmd /C start`: cmd would split the URL at its `&`s.
+        let mut c = std::process::Command::new("rundll32");
+        c.arg("url.dll,FileProtocolHandler");
         c
     } else {
         std::process::Command::new("xdg-open")
