@@ -342,3 +342,24 @@ async fn signing_out_sends_the_browser_through_logout_to_the_sign_out_url() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn choosing_google_on_the_sign_in_page_goes_through_the_consent_page() {
+    within_limit(async {
+        let (f, url, waiting) = fixture().await.start(Default::default()).await;
+        let browser = Browser::start().await.unwrap();
+        browser.goto(&url).await.unwrap();
+        browser.wait_for("#username", STEP).await.unwrap();
+        assert_eq!(browser.text("a.provider").await.unwrap(), "Continue with Google");
+        browser.click("a.provider").await.unwrap();
+        browser.wait_for("#subject", STEP).await.unwrap();
+        browser.fill("#subject", "42").await.unwrap();
+        browser.click("#continue").await.unwrap();
+        browser.wait_for_url(&f.redirect, STEP).await.unwrap();
+        finished(waiting).await.unwrap();
+        assert_eq!(f.auth.get_current_user().await.unwrap().username, "Google_42");
+        browser.close().await;
+        f.pool.stop().await;
+    })
+    .await;
+}

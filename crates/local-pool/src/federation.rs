@@ -186,6 +186,14 @@ impl Engine {
         }
     }
 
+    /// The providers a client's sign-in page offers: registered on the pool
+    /// and named in its `SupportedIdentityProviders`, in that list's order.
+    pub(crate) fn provider_choices(&self, pool_id: &str, supported: &[String]) -> Vec<String> {
+        let state = self.lock();
+        let Some(pool) = state.pools.get(pool_id) else { return Vec::new() };
+        supported.iter().filter(|name| pool.providers.contains_key(*name)).cloned().collect()
+    }
+
     /// Creates or updates the federated user of a profile, as Cognito does
     /// after a provider's sign-in: username `<Provider>_<subject>`, status
     /// `EXTERNAL_PROVIDER`, the email mapped, the `identities` attribute,

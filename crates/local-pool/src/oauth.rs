@@ -24,7 +24,8 @@
 //! (`SupportedIdentityProviders`). Its consent page posts to
 //! `/oauth2/idpresponse`, which creates or reuses the federated user
 //! `<Provider>_<subject>` (see `federation.rs`) and ends the request like a
-//! password sign-in; Cancel sends `error=access_denied` to the app.
+//! password sign-in; Cancel sends `error=access_denied` to the app. The
+//! sign-in page links to the client's providers ("Continue with Google").
 //!
 //! Not here yet: MFA and new-password steps on the page (the page says so),
 //! sign-up from the page, a hosted-UI session cookie (so `prompt=none`
@@ -80,6 +81,9 @@ struct AuthorizeRequest {
     /// The federated provider (by name) the sign-in goes through; `None`
     /// for the pool's own page.
     provider: Option<String>,
+    /// The federated providers the sign-in page offers (registered on the
+    /// pool and supported by the client), as Cognito's page lists them.
+    choices: Vec<String>,
     expires: i64,
 }
 
@@ -214,7 +218,7 @@ fn authorize(engine: &Engine, hosted: &Hosted, query: &BTreeMap<String, String>)
                     percent_encode(provider),
                     encode_pairs([("state", id.as_str())].into_iter())
                 )),
-                None => sign_in_page(&id, request.login_hint.as_deref().unwrap_or(""), None),
+                None => sign_in_page(&id, request.login_hint.as_deref().unwrap_or(""), None, &request.choices),
             };
             s.requests.insert(id, request);
             reply
@@ -315,6 +319,7 @@ fn validate_authorize(engine: &Engine, query: &BTreeMap<String, String>) -> Resu
         // to the hosted UI already.
         return Err(redirect("login_required", "No hosted UI session."));
     }
+    let choices = engine.provider_choices(&pool_id, &supported);
     Ok(AuthorizeRequest {
         pool_id,
         client_id,
@@ -326,6 +331,7 @@ fn validate_authorize(engine: &Engine, query: &BTreeMap<String, String>) -> Resu
         nonce: get("nonce"),
         login_hint: get("login_hint"),
         provider,
+        choices,
         expires: engine.now() + REQUEST_LIFETIME,
     })
 }
@@ -346,7 +352,7 @@ fn login(engine: &Engine, hosted: &Hosted, form: &BTreeMap<String, String>) -> R
             "This sign-in page has expired or is unknown. Start the sign-in again from the application.",
         );
     };
-    let again = |message: &str| sign_in_page(&id, &username, Some(message));
+    let again = |message: &str| sign_in_page(&id, &username, Some(message), &request.choices);
     if username.is_empty() || password.is_empty() {
         return again("Enter your username and password.");
     }
@@ -463,7 +469,17 @@ fn mock_idp_page(engine: &Engine, hosted: &Hosted, path: &str, query: &BTreeMap<
         return error_page(StatusCode::NOT_FOUND, "not_found", "No such page of the mock identity provider.");
     };
     let id = query.get("state").cloned().unwrap_or_default();
-    let Some(request) = federated_request(engine, hosted, &id) else { return expired_page() };
+    let now = engine.now();
+    let request = {
+        let mut s = hosted.lock();
+        let Some(request) = s.requests.get_mut(&id).filter(|r| r.expires > now) else { return expired_page() };
+        // From the sign-in page's "Continue with …": the request becomes
+        // a federated one, for one of the providers it offered.
+        if request.provider.is_none() && request.choices.contains(&provider) {
+            request.provider = Some(provider.clone());
+        }
+        request.clone()
+    };
     if request.provider.as_deref() != Some(provider.as_str()) {
         return expired_page();
     }
@@ -877,6 +893,9 @@ h1{font-size:1.5rem}label{display:block;margin-top:1rem;font-weight:600}\
 input{display:block;width:100%;box-sizing:border-box;padding:.5rem;margin-top:.25rem;font-size:1rem;border:1px solid #555;border-radius:4px}\
 input:focus,button:focus{outline:3px solid #1a5fb4;outline-offset:2px}\
 button{margin-top:1.5rem;padding:.6rem 1.2rem;font-size:1rem;background:#1a5fb4;color:#fff;border:0;border-radius:4px;cursor:pointer}\
+h2{font-size:1rem;margin-top:2rem}.providers{list-style:none;padding:0}\
+.provider{display:block;margin-top:.5rem;padding:.55rem 1rem;border:2px solid #1a5fb4;border-radius:4px;color:#1a5fb4;text-decoration:none;font-weight:600}\
+.provider:focus{outline:3px solid #1a5fb4;outline-offset:2px}\
 .actions{display:flex;flex-wrap:wrap;gap:.75rem;align-items:flex-end}\
 .secondary{background:#fff;color:#1a5fb4;border:2px solid #1a5fb4}\
 .error{color:#a51d2d;border:1px solid #a51d2d;padding:.5rem;border-radius:4px;margin-top:1rem}\
@@ -903,7 +922,7 @@ fn page(status: StatusCode, title: &str, body: &str) -> Reply {
     r
 }
 
-fn sign_in_page(request_id: &str, username: &str, error: Option<&str>) -> Reply {
+fn sign_in_page(request_id: &str, username: &str, error: Option<&str>, choices: &[String]) -> Reply {
     let (error_html, described) = match error {
         Some(e) => (
             format!("<p class=\"error\" id=\"error\" role=\"alert\">{}</p>\n", html_escape(e)),
@@ -913,6 +932,24 @@ fn sign_in_page(request_id: &str, username: &str, error: Option<&str>) -> Reply 
     };
     let autofocus_user = if username.is_empty() { " autofocus" } else { "" };
     let autofocus_pw = if username.is_empty() { "" } else { " autofocus" };
+    let federated = if choices.is_empty() {
+        String::new()
+    } else {
+        let links: String = choices
+            .iter()
+            .map(|p| {
+                format!(
+                    "<li><a class=\"provider\" href=\"{MOCK_IDP_PREFIX}{}/authorize?{}\">Continue with {}</a></li>\n",
+                    percent_encode(p),
+                    html_escape(&encode_pairs([("state", request_id)].into_iter())),
+                    html_escape(p)
+                )
+            })
+            .collect();
+        format!(
+            "<h2 id=\"federated\">Or sign in with</h2>\n<ul class=\"providers\" aria-labelledby=\"federated\">\n{links}</ul>\n"
+        )
+    };
     let body = format!(
         "<h1>Sign in</h1>\n{error_html}<form method=\"post\" action=\"/login\">\n\
          <input type=\"hidden\" name=\"request\" value=\"{request}\">\n\
@@ -921,7 +958,7 @@ fn sign_in_page(request_id: &str, username: &str, error: Option<&str>) -> Reply 
          spellcheck=\"false\" required value=\"{username}\"{described}{autofocus_user}>\n\
          <label for=\"password\">Password</label>\n\
          <input id=\"password\" name=\"password\" type=\"password\" autocomplete=\"current-password\" required{described}{autofocus_pw}>\n\
-         <button type=\"submit\">Sign in</button>\n</form>\n\
+         <button type=\"submit\">Sign in</button>\n</form>\n{federated}\
          <p class=\"note\">Local pool hosted UI. Accounts are created through the API (sign-up from this page \
          and multi-factor authentication are not available here yet).</p>",
         request = html_escape(request_id),

@@ -967,3 +967,36 @@ async fn identity_providers_are_managed_like_cognito() {
     assert_eq!(gone.code.as_str(), "ResourceNotFoundException");
     s.pool.stop().await;
 }
+
+#[tokio::test]
+async fn the_sign_in_page_offers_the_clients_federated_providers() {
+    let s = setup().await;
+    // Without providers, none is offered.
+    let plain = get(&s.addr, &authorize_target(&s.client_id, &[])).await;
+    assert!(!plain.body.contains("Continue with"));
+    with_providers(&s);
+    let page = get(&s.addr, &authorize_target(&s.client_id, &[])).await;
+    assert_eq!(page.status, 200);
+    let id = request_id(&page.body);
+    let google = format!("href=\"/_local-pool/idp/Google/authorize?state={id}\">Continue with Google</a>");
+    assert!(page.body.contains(&google), "{}", page.body);
+    assert!(page.body.contains("Continue with CorpOIDC"));
+    // Registered but not supported by the client: not offered, not allowed.
+    assert!(!page.body.contains("Facebook"));
+    assert_eq!(get(&s.addr, &format!("/_local-pool/idp/Facebook/authorize?state={id}")).await.status, 400);
+
+    // Following the link: the consent page, then a code for the federated user.
+    let consent = get(&s.addr, &format!("/_local-pool/idp/Google/authorize?state={id}")).await;
+    assert_eq!(consent.status, 200, "{}", consent.body);
+    let r = post_form(
+        &s.addr,
+        "/oauth2/idpresponse",
+        &[("state", &id), ("subject", "777"), ("email", "x@example.com"), ("action", "continue")],
+        &[],
+    )
+    .await;
+    assert_eq!(r.status, 302, "{}", r.body);
+    let tokens = exchange(&s, &r.location_params()["code"], VERIFIER).await.json();
+    assert_eq!(claims_of(tokens["id_token"].as_str().unwrap())["cognito:username"], "Google_777");
+    s.pool.stop().await;
+}
