@@ -109,6 +109,43 @@ struct PoolConfig {
     /// Built-in custom-auth hooks (CUSTOM_AUTH).
     #[serde(default)]
     custom_auth: Option<crate::custom::CustomAuthConfig>,
+    /// Federated identity providers (CreateIdentityProvider), for the
+    /// hosted UI's mock identity provider.
+    #[serde(default)]
+    identity_providers: Vec<ProviderConfig>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ProviderConfig {
+    name: String,
+    /// `Google`, `Facebook`, `LoginWithAmazon`, `SignInWithApple`, `OIDC`, `SAML`.
+    #[serde(rename = "type")]
+    provider_type: String,
+    /// `ProviderDetails` (e.g. `oidc_issuer` for OIDC).
+    #[serde(default)]
+    details: std::collections::BTreeMap<String, String>,
+    /// `IdpIdentifiers`.
+    #[serde(default)]
+    identifiers: Vec<String>,
+}
+
+/// A client's hosted-UI settings.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ClientOAuthConfig {
+    callback_urls: Vec<String>,
+    #[serde(default)]
+    logout_urls: Vec<String>,
+    /// `AllowedOAuthFlows` (default `code`).
+    #[serde(default)]
+    flows: Option<Vec<String>>,
+    /// `AllowedOAuthScopes` (default `openid`, `email`, `profile`).
+    #[serde(default)]
+    scopes: Option<Vec<String>>,
+    /// `SupportedIdentityProviders` (default `COGNITO`).
+    #[serde(default)]
+    providers: Option<Vec<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -119,6 +156,9 @@ struct ClientConfig {
     secret: bool,
     #[serde(default)]
     explicit_auth_flows: Option<Vec<String>>,
+    /// Hosted-UI settings (callback URLs, flows, scopes, providers).
+    #[serde(default)]
+    oauth: Option<ClientOAuthConfig>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -187,18 +227,42 @@ pub(crate) fn preload(engine: &Engine, path: &Path) -> std::io::Result<()> {
                 })
                 .map_err(fail)?;
         }
-        for client in pool.clients {
-            let flows =
-                client.explicit_auth_flows.unwrap_or_else(|| crate::ClientOptions::default().explicit_auth_flows);
-            let out = engine
-                .call::<op::CreateUserPoolClient>(idp::CreateUserPoolClientRequest {
+        for provider in &pool.identity_providers {
+            engine
+                .call::<op::CreateIdentityProvider>(idp::CreateIdentityProviderRequest {
                     user_pool_id: pool_id.clone(),
-                    client_name: client.name.clone(),
-                    generate_secret: Some(client.secret),
-                    explicit_auth_flows: Some(flows.iter().map(|f| f.as_str().into()).collect()),
+                    provider_name: provider.name.clone(),
+                    provider_type: idp::IdentityProviderTypeType::from(provider.provider_type.as_str()),
+                    provider_details: provider.details.clone(),
+                    idp_identifiers: (!provider.identifiers.is_empty()).then(|| provider.identifiers.clone()),
                     ..Default::default()
                 })
                 .map_err(fail)?;
+        }
+        for client in pool.clients {
+            let flows =
+                client.explicit_auth_flows.unwrap_or_else(|| crate::ClientOptions::default().explicit_auth_flows);
+            let mut request = idp::CreateUserPoolClientRequest {
+                user_pool_id: pool_id.clone(),
+                client_name: client.name.clone(),
+                generate_secret: Some(client.secret),
+                explicit_auth_flows: Some(flows.iter().map(|f| f.as_str().into()).collect()),
+                ..Default::default()
+            };
+            if let Some(oauth) = client.oauth {
+                let strings = |v: Option<Vec<String>>, default: &[&str]| {
+                    v.unwrap_or_else(|| default.iter().map(|s| (*s).to_owned()).collect())
+                };
+                request.callback_ur_ls = Some(oauth.callback_urls);
+                request.logout_ur_ls = Some(oauth.logout_urls);
+                request.allowed_o_auth_flows_user_pool_client = Some(true);
+                request.allowed_o_auth_flows = Some(
+                    strings(oauth.flows, &["code"]).iter().map(|f| idp::OAuthFlowType::from(f.as_str())).collect(),
+                );
+                request.allowed_o_auth_scopes = Some(strings(oauth.scopes, &["openid", "email", "profile"]));
+                request.supported_identity_providers = Some(strings(oauth.providers, &["COGNITO"]));
+            }
+            let out = engine.call::<op::CreateUserPoolClient>(request).map_err(fail)?;
             let id = out.user_pool_client.and_then(|c| c.client_id).map(|c| c.expose().clone()).unwrap_or_default();
             tracing_line(&format!("preloaded pool {} ({pool_id}) client {} ({id})", pool.name, client.name));
         }

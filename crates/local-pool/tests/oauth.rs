@@ -1000,3 +1000,50 @@ async fn the_sign_in_page_offers_the_clients_federated_providers() {
     assert_eq!(claims_of(tokens["id_token"].as_str().unwrap())["cognito:username"], "Google_777");
     s.pool.stop().await;
 }
+
+#[tokio::test]
+async fn providers_and_hosted_ui_settings_come_from_the_config_file() {
+    let file = std::env::temp_dir().join(format!("local-pool-oauth-config-{}.json", std::process::id()));
+    let config = serde_json::json!({"pools": [{
+        "name": "from-file",
+        "identity_providers": [
+            {"name": "Google", "type": "Google"},
+            {"name": "CorpOIDC", "type": "OIDC", "details": {"oidc_issuer": "https://corp.example"}, "identifiers": ["corp.example"]}
+        ],
+        "clients": [{"name": "web", "oauth": {
+            "callback_urls": [CALLBACK], "logout_urls": [LOGOUT], "providers": ["COGNITO", "Google", "CorpOIDC"]
+        }}],
+        "users": [{"username": "alice", "password": PW}]
+    }]});
+    std::fs::write(&file, config.to_string()).unwrap();
+    let pool =
+        LocalPool::start_with(local_pool::Options { config: Some(file.clone()), ..Default::default() }).await.unwrap();
+    std::fs::remove_file(&file).ok();
+    let engine = pool.engine();
+    let pools =
+        engine.call::<op::ListUserPools>(idp::ListUserPoolsRequest { max_results: 10, ..Default::default() }).unwrap();
+    let pool_id = pools.user_pools.unwrap()[0].id.clone().unwrap();
+    let clients = engine
+        .call::<op::ListUserPoolClients>(idp::ListUserPoolClientsRequest {
+            user_pool_id: pool_id.clone(),
+            ..Default::default()
+        })
+        .unwrap();
+    let client_id = clients.user_pool_clients.unwrap()[0].client_id.clone().unwrap().expose().clone();
+    let addr = pool.endpoint().trim_start_matches("http://").to_owned();
+    let s = Setup { pool, addr, pool_id, client_id };
+
+    // The password path with the file's client settings (code flow, openid email profile).
+    let r = sign_in(&s, &[("scope", "")], PW).await;
+    assert_eq!(r.status, 302, "{}", r.body);
+    let tokens = exchange(&s, &r.location_params()["code"], VERIFIER).await.json();
+    assert_eq!(claims_of(tokens["access_token"].as_str().unwrap())["scope"], "openid email profile");
+    // Federated, by identifier.
+    let (_, state) = consent(&s, &[("idp_identifier", "corp.example")]).await;
+    let r =
+        post_form(&s.addr, "/oauth2/idpresponse", &[("state", &state), ("subject", "z1"), ("action", "continue")], &[])
+            .await;
+    let tokens = exchange(&s, &r.location_params()["code"], VERIFIER).await.json();
+    assert_eq!(claims_of(tokens["id_token"].as_str().unwrap())["cognito:username"], "CorpOIDC_z1");
+    s.pool.stop().await;
+}
