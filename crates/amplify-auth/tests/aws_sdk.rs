@@ -96,3 +96,39 @@ async fn guests_and_errors() {
     let err = unreachable.provide_credentials().await.unwrap_err();
     assert!(matches!(err, CredentialsError::ProviderError(_)), "{err:?}");
 }
+
+#[tokio::test]
+async fn a_federated_identitys_credentials_reach_the_sdk() {
+    use amplify_auth::{FederateOptions, FederationProvider};
+    use base64::Engine as _;
+    use cognito_wire::cognito_identity::{self as ci, operation as iop};
+
+    let env = Env::new().await;
+    let identity_pool = env
+        .pool
+        .engine()
+        .call::<iop::CreateIdentityPool>(ci::CreateIdentityPoolInput {
+            identity_pool_name: "apple".into(),
+            supported_login_providers: Some(
+                [("appleid.apple.com".to_owned(), "com.example.app".to_owned())].into_iter().collect(),
+            ),
+            ..Default::default()
+        })
+        .unwrap()
+        .identity_pool_id;
+    let auth = auth(&env, &identity_pool, false);
+    let provider = AmplifyCredentialsProvider::new(auth.clone());
+    assert!(matches!(provider.provide_credentials().await, Err(CredentialsError::CredentialsNotLoaded(_))));
+
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let claims = serde_json::json!({"iss": "https://appleid.apple.com", "aud": "com.example.app", "sub": "apple-1",
+        "exp": env.now() + 600});
+    let token = format!("{}.{}.{}", b64.encode(r#"{"alg":"RS256"}"#), b64.encode(claims.to_string()), b64.encode("s"));
+    let out =
+        auth.federate_to_identity_pool(&token, FederationProvider::Apple, FederateOptions::default()).await.unwrap();
+    let creds = provider.provide_credentials().await.unwrap();
+    assert_eq!(creds.access_key_id(), out.credentials.access_key_id);
+    assert_eq!(creds.session_token(), Some(out.credentials.session_token.expose_secret()));
+    auth.clear_federation_to_identity_pool().await.unwrap();
+    assert!(matches!(provider.provide_credentials().await, Err(CredentialsError::CredentialsNotLoaded(_))));
+}
