@@ -198,20 +198,34 @@ impl Browser {
 impl Drop for Browser {
     fn drop(&mut self) {
         let _ = self.driver.start_kill();
-        kill_processes_using(&self.profile);
-        let _ = std::fs::remove_dir_all(&self.profile);
+        // Chromium and its helpers take a moment to go; wait at most 3 s.
+        for _ in 0..30 {
+            if kill_processes_using(&self.profile) == 0 {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        for _ in 0..10 {
+            if std::fs::remove_dir_all(&self.profile).is_ok() || !self.profile.exists() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
     }
 }
 
 /// Kills the processes whose command line names `profile` (the Chromium
-/// this harness started with that profile directory, and its helpers).
-fn kill_processes_using(profile: &Path) {
+/// this harness started with that profile directory, and its helpers);
+/// returns how many were found.
+fn kill_processes_using(profile: &Path) -> usize {
     let needle = format!("--user-data-dir={}", profile.display());
-    let Ok(entries) = std::fs::read_dir("/proc") else { return };
+    let mut found = 0;
+    let Ok(entries) = std::fs::read_dir("/proc") else { return 0 };
     for entry in entries.flatten() {
         let Some(pid) = entry.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else { continue };
         let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) else { continue };
         if cmdline.split(|b| *b == 0).any(|arg| arg == needle.as_bytes()) {
+            found += 1;
             let _ = std::process::Command::new("kill")
                 .arg("-9")
                 .arg(pid.to_string())
@@ -220,6 +234,7 @@ fn kill_processes_using(profile: &Path) {
                 .status();
         }
     }
+    found
 }
 
 /// A port that was free on 127.0.0.1 a moment ago.
