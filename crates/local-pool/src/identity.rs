@@ -636,6 +636,8 @@ impl Engine {
                 if guest {
                     match owners.len() {
                         0 => current.to_owned(),
+                        // Its own OpenID token (cognito-identity.amazonaws.com).
+                        1 if owners.contains(current) => current.to_owned(),
                         1 => {
                             // Cognito merges the guest into the user's identity.
                             identities.remove(current);

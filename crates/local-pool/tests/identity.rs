@@ -845,6 +845,19 @@ async fn developer_authenticated_identities() {
     let (linked, _) = developer_token(e, &pool, Some(&id), "backend-user-7-alias", None).unwrap();
     assert_eq!(linked, id);
     assert_eq!(developer_token(e, &pool, None, "backend-user-7-alias", None).unwrap().0, id);
+    // A guest's own OpenID token is a login for that guest identity (it
+    // stays a guest: nothing is linked).
+    let guest = f.get_id(&f.open, None).unwrap();
+    let guest_token = e
+        .call::<iop::GetOpenIdToken>(ci::GetOpenIdTokenInput { identity_id: guest.clone(), ..Default::default() })
+        .unwrap()
+        .token
+        .unwrap()
+        .expose()
+        .clone();
+    let out = credentials_with(e, &guest, key, &guest_token).unwrap();
+    assert_eq!(out.identity_id.as_deref(), Some(guest.as_str()));
+    assert!(f.credentials(&guest, None).is_ok(), "still a guest");
     // Validation and configuration.
     assert_fail(
         developer_token(e, &pool, None, "u", Some(86_401)),
