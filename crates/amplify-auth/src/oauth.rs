@@ -389,7 +389,12 @@ impl Auth {
     /// `signInWithRedirect`): returns the URL to open and the flow to
     /// complete. Needs OAuth configuration; fails with
     /// [`AuthError::UserAlreadyAuthenticated`] while signed in, unless a
-    /// `prompt` is given.
+    /// `prompt` is given, and with [`AuthError::InvalidState`] while
+    /// federated to the identity pool.
+    ///
+    /// With `response_type` `token` (the implicit flow) the hosted UI
+    /// returns tokens in the redirect's fragment and no refresh token, so
+    /// the session ends when they expire; prefer the code flow.
     pub async fn sign_in_with_redirect(&self, options: SignInWithRedirectOptions) -> Result<RedirectSignIn, AuthError> {
         let config = self.config();
         let oauth = config.oauth().ok_or_else(|| AuthError::validation("oauth", "OAuth is not configured"))?;
@@ -398,6 +403,11 @@ impl Auth {
         }
         if options.prompt.is_none() && self.peek_tokens().await?.is_some() {
             return Err(AuthError::UserAlreadyAuthenticated);
+        }
+        if self.shared.is_federated().await {
+            return Err(AuthError::invalid_state(
+                "federated to the identity pool; call clear_federation_to_identity_pool or sign_out first",
+            ));
         }
         let base = hosted_ui_base(&oauth.domain)?;
         let redirect_uri = pick_redirect(&oauth.redirect_sign_in, options.redirect_uri.as_deref())?;
@@ -477,7 +487,14 @@ impl RedirectSignIn {
         timeout: Duration,
     ) -> Result<SignInOutput, AuthError> {
         let path = path_of(&self.redirect_uri).to_owned();
-        match listener.accept(Some(&path), timeout).await {
+        // The implicit flow's tokens come in the fragment, which browsers
+        // never send: the listener relays it (see `accept_fragment`).
+        let accepted = if self.response_type == "token" {
+            listener.accept_fragment(Some(&path), timeout).await
+        } else {
+            listener.accept(Some(&path), timeout).await
+        };
+        match accepted {
             Ok(url) => self.complete(&url).await,
             Err(err) => {
                 self.fail(&err);
@@ -721,6 +738,15 @@ pub struct RedirectListener {
     port: u16,
 }
 
+/// Served for the implicit flow's redirect, which carries its answer in
+/// the fragment: the page moves the fragment into the query of the same
+/// path, so that the listener (on loopback only) receives it.
+const RELAY_PAGE: &str = "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Completing sign-in</title>\
+</head><body><main><h1>Completing sign-in</h1><noscript><p>JavaScript is needed to return the sign-in to the \
+application.</p></noscript></main><script>(function(){var h=location.hash.slice(1);if(h){location.replace(\
+location.pathname+'?'+h);}else{document.querySelector('h1').textContent='Nothing to complete';}})();</script>\
+</body></html>\n";
+
 const DONE_PAGE: &str = "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Signed in</title></head>\
 <body><main><h1>You can close this window</h1><p>Return to the application to continue.</p></main></body></html>\n";
 
@@ -751,6 +777,21 @@ impl RedirectListener {
     /// and returns the full URL requested. Other requests get a 404 and
     /// the wait goes on.
     pub async fn accept(self, path: Option<&str>, timeout: Duration) -> Result<String, AuthError> {
+        self.wait(path, timeout, false).await
+    }
+
+    /// Like [`accept`](Self::accept), for redirects that carry their answer
+    /// in the URL's fragment (the implicit flow, `response_type=token`):
+    /// browsers do not send fragments, so a request for `path` without a
+    /// query gets a small page whose script reloads the same path with the
+    /// fragment as its query, and the wait goes on until that arrives. The
+    /// tokens then travel only between the browser and this loopback
+    /// listener.
+    pub async fn accept_fragment(self, path: Option<&str>, timeout: Duration) -> Result<String, AuthError> {
+        self.wait(path, timeout, true).await
+    }
+
+    async fn wait(self, path: Option<&str>, timeout: Duration, relay: bool) -> Result<String, AuthError> {
         let deadline = tokio::time::Instant::now() + timeout;
         let timed_out =
             || AuthError::invalid_state(format!("no redirect arrived within {timeout:?}; sign-in abandoned"));
@@ -784,7 +825,12 @@ impl RedirectListener {
             let (method, target) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
             let target_path = target.split(['?', '#']).next().unwrap_or("");
             let wanted = method == "GET" && path.is_none_or(|p| p == target_path);
-            let (status, body) = if wanted { ("200 OK", DONE_PAGE) } else { ("404 Not Found", "Not found\n") };
+            let relaying = wanted && relay && !target.contains('?');
+            let (status, body) = match (wanted, relaying) {
+                (true, true) => ("200 OK", RELAY_PAGE),
+                (true, false) => ("200 OK", DONE_PAGE),
+                _ => ("404 Not Found", "Not found\n"),
+            };
             let content_type = if wanted { "text/html; charset=utf-8" } else { "text/plain" };
             let reply = format!(
                 "HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nCache-Control: no-store\r\n\
@@ -793,7 +839,7 @@ impl RedirectListener {
             );
             let _ = tokio::time::timeout_at(head_deadline, stream.write_all(reply.as_bytes())).await;
             let _ = stream.shutdown().await;
-            if wanted {
+            if wanted && !relaying {
                 return Ok(format!("http://127.0.0.1:{}{target}", self.port));
             }
         }

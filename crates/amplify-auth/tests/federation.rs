@@ -350,3 +350,36 @@ async fn an_expired_provider_token_is_not_sent_again() {
     assert_eq!(again.identity_id, out.identity_id);
     assert!(auth.fetch_auth_session(true).await.is_ok());
 }
+
+#[tokio::test]
+async fn sign_in_with_redirect_is_refused_while_federated() {
+    let f = Fed::new().await;
+    let config = f
+        .env
+        .config()
+        .identity_pool_id(&f.identity_pool)
+        .identity_pool_endpoint(f.env.pool.endpoint())
+        .oauth(amplify_auth::config::OAuthConfig {
+            domain: f.env.pool.endpoint(),
+            scopes: vec!["openid".into()],
+            redirect_sign_in: vec!["http://127.0.0.1:9/callback".into()],
+            redirect_sign_out: vec![],
+            response_type: "code".into(),
+            providers: vec![],
+        })
+        .build()
+        .unwrap();
+    let auth = Auth::new(config).unwrap();
+    // Not federated: the flow starts (and is dropped unfinished).
+    drop(auth.sign_in_with_redirect(Default::default()).await.unwrap());
+
+    auth.federate_to_identity_pool(&f.google("r"), FederationProvider::Google, FederateOptions::default())
+        .await
+        .unwrap();
+    let err = auth.sign_in_with_redirect(Default::default()).await.unwrap_err();
+    let AuthError::InvalidState(message) = &err else { panic!("{err:?}") };
+    assert!(message.contains("clear_federation_to_identity_pool"), "{message}");
+
+    auth.clear_federation_to_identity_pool().await.unwrap();
+    assert!(auth.sign_in_with_redirect(Default::default()).await.is_ok());
+}
