@@ -31,6 +31,7 @@ use std::sync::{Arc, Mutex};
 
 use cognito_wire::Sensitive;
 use cognito_wire::cognito_identity::{GetCredentialsForIdentityInput, GetIdInput, operation as op};
+use hub_events::AuthEvent;
 use serde_json::{Value, json};
 use token_store::SecretString;
 
@@ -283,7 +284,8 @@ impl Auth {
     /// identity id is given) then `GetCredentialsForIdentity` with
     /// `Logins: {<provider key>: token}`. The federation is stored; from
     /// now on [`fetch_auth_session`](Self::fetch_auth_session) returns its
-    /// identity id and credentials (no tokens). See the
+    /// identity id and credentials (no tokens), and the Hub's `auth`
+    /// channel gets `federatedToIdentityPool`. See the
     /// [module documentation](crate::federation) for refreshes.
     ///
     /// Errors: [`AuthError::UserAlreadyAuthenticated`] while a user is
@@ -381,18 +383,21 @@ impl Auth {
         // Guest credentials no longer apply.
         shared.creds.clear();
         shared.creds.federation.set(Some(federated));
+        shared.hub_dispatch(&AuthEvent::FederatedToIdentityPool);
         Ok(FederationResult { identity_id: issued.identity_id.clone(), credentials: issued.credentials.clone() })
     }
 
     /// Ends the federation (amplify-swift's `clearFederationToIdentityPool`):
     /// forgets the token, identity id and credentials, in memory and in
-    /// storage. [`AuthError::InvalidState`] when not federated.
+    /// storage, and emits `federationToIdentityPoolCleared`.
+    /// [`AuthError::InvalidState`] when not federated.
     pub async fn clear_federation_to_identity_pool(&self) -> Result<(), AuthError> {
         if !self.shared.is_federated().await {
             return Err(AuthError::invalid_state("not federated to an identity pool"));
         }
         self.shared.clear_federation().await;
         self.shared.creds.clear();
+        self.shared.hub_dispatch(&AuthEvent::FederationToIdentityPoolCleared);
         Ok(())
     }
 

@@ -15,6 +15,7 @@ use base64::Engine as _;
 use cognito_wire::Sensitive;
 use cognito_wire::cognito_identity::{self as ci, operation as iop};
 use common::{Counting, Env, PW};
+use hub_events::AuthEvent;
 use token_store::{KeyValueStorage, MemoryStorage};
 
 const GOOGLE_APP: &str = "1234-google.apps.googleusercontent.com";
@@ -267,6 +268,9 @@ async fn clearing_returns_to_guest_credentials() {
     let f = Fed::new().await;
     let storage = Arc::new(MemoryStorage::new());
     let (auth, _) = f.auth(storage.clone());
+    let events = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let sink = events.clone();
+    let _listening = auth.hub().listen_auth(move |e: &AuthEvent| sink.lock().unwrap().push(e.as_str()));
     let err = auth.clear_federation_to_identity_pool().await.unwrap_err();
     assert!(matches!(err, AuthError::InvalidState(_)), "{err:?}");
     let guest = auth.fetch_auth_session(false).await.unwrap().identity_id.unwrap();
@@ -285,6 +289,8 @@ async fn clearing_returns_to_guest_credentials() {
     assert_ne!(now_guest, out.identity_id, "guest credentials again, not the federated identity's");
     // A new client on the storage is not federated.
     assert!(!f.auth(storage).0.is_federated_to_identity_pool().await);
+    auth.hub().flush_async().await;
+    assert_eq!(*events.lock().unwrap(), ["federatedToIdentityPool", "federationToIdentityPoolCleared"]);
 }
 
 #[tokio::test]

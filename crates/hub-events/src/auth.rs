@@ -94,6 +94,12 @@ pub enum AuthEvent {
     SessionExpired,
     /// `userDeleted` (amplify-swift; not in Amplify JS).
     UserDeleted,
+    /// `federatedToIdentityPool`: a token of another provider was exchanged
+    /// for identity-pool credentials (amplify-swift's and amplify-android's
+    /// federation event; not in Amplify JS, which has no federation call).
+    FederatedToIdentityPool,
+    /// `federationToIdentityPoolCleared`: the federation ended.
+    FederationToIdentityPoolCleared,
 }
 
 /// Why a payload is not an [`AuthEvent`].
@@ -128,7 +134,7 @@ struct ErrorData {
 
 impl AuthEvent {
     /// Every event name, in declaration order.
-    pub const NAMES: [&'static str; 9] = [
+    pub const NAMES: [&'static str; 11] = [
         "signedIn",
         "signedOut",
         "tokenRefresh",
@@ -138,6 +144,8 @@ impl AuthEvent {
         "customOAuthState",
         "sessionExpired",
         "userDeleted",
+        "federatedToIdentityPool",
+        "federationToIdentityPoolCleared",
     ];
 
     /// Amplify's event name.
@@ -153,6 +161,8 @@ impl AuthEvent {
             Self::CustomOAuthState(_) => "customOAuthState",
             Self::SessionExpired => "sessionExpired",
             Self::UserDeleted => "userDeleted",
+            Self::FederatedToIdentityPool => "federatedToIdentityPool",
+            Self::FederationToIdentityPoolCleared => "federationToIdentityPoolCleared",
         }
     }
 
@@ -171,7 +181,9 @@ impl AuthEvent {
             | Self::TokenRefresh
             | Self::SignInWithRedirect
             | Self::SessionExpired
-            | Self::UserDeleted => payload,
+            | Self::UserDeleted
+            | Self::FederatedToIdentityPool
+            | Self::FederationToIdentityPoolCleared => payload,
         }
     }
 
@@ -203,6 +215,8 @@ impl AuthEvent {
             "customOAuthState" => Self::CustomOAuthState(parse(&payload.data, "customOAuthState")?),
             "sessionExpired" => Self::SessionExpired,
             "userDeleted" => Self::UserDeleted,
+            "federatedToIdentityPool" => Self::FederatedToIdentityPool,
+            "federationToIdentityPoolCleared" => Self::FederationToIdentityPoolCleared,
             other => return Err(AuthEventParseError::UnknownEvent(other.to_owned())),
         })
     }

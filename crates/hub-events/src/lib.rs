@@ -18,8 +18,10 @@
 //!   creator (the auth crate) gets from [`Hub::new_with_auth_key`].
 //! * [`AuthEvent`] has Amplify JS's events (`signedIn`, `signedOut`,
 //!   `tokenRefresh`, `tokenRefresh_failure`, `signInWithRedirect`,
-//!   `signInWithRedirect_failure`, `customOAuthState`) and amplify-swift's
-//!   `sessionExpired` and `userDeleted`, with Amplify's payload shapes.
+//!   `signInWithRedirect_failure`, `customOAuthState`), amplify-swift's
+//!   `sessionExpired` and `userDeleted`, and the native libraries'
+//!   federation events (`federatedToIdentityPool`,
+//!   `federationToIdentityPoolCleared`), with Amplify's payload shapes.
 //!
 //! # Example
 //!
@@ -64,6 +66,7 @@
 //! | waiting for delivery | not needed | [`Hub::flush`], [`Hub::flush_timeout`], [`Hub::flush_async`] |
 //! | async consumption | none | [`HubStream`] with a bounded queue |
 //! | `sessionExpired`, `userDeleted` | no (Swift only) | yes |
+//! | `federatedToIdentityPool`, `federationToIdentityPoolCleared` | no (Swift and Android only) | yes |
 
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 

@@ -538,6 +538,8 @@ fn all_events() -> Vec<AuthEvent> {
         AuthEvent::CustomOAuthState("my-state".into()),
         AuthEvent::SessionExpired,
         AuthEvent::UserDeleted,
+        AuthEvent::FederatedToIdentityPool,
+        AuthEvent::FederationToIdentityPoolCleared,
     ]
 }
 
@@ -556,7 +558,9 @@ fn auth_events_use_amplify_names_and_payload_shapes() {
             "signInWithRedirect_failure",
             "customOAuthState",
             "sessionExpired",
-            "userDeleted"
+            "userDeleted",
+            "federatedToIdentityPool",
+            "federationToIdentityPoolCleared"
         ]
     );
     let json_of = |e: &AuthEvent| serde_json::to_value(e.to_payload()).unwrap();
