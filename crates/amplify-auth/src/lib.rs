@@ -59,7 +59,7 @@ pub use oauth::{
 };
 pub use session::AuthTokens;
 pub use steps::{CodeDeliveryDetails, MfaType, SignInOutput, SignInStep, TotpSetupDetails};
-pub use user::{MfaPreference, MfaPreferences, UpdateAttributeOutput, UpdateAttributeStep};
+pub use user::{MfaPreference, MfaPreferences, UpdateAttributeOutput, UpdateAttributeStep, UserData};
 
 /// State shared by the clones of one [`Auth`].
 pub(crate) struct Shared {

@@ -42,6 +42,31 @@ pub struct UpdateAttributeOutput {
     pub next_step: UpdateAttributeStep,
 }
 
+/// What [`Auth::get_user_data`] returns.
+#[derive(Clone, PartialEq, Eq)]
+pub struct UserData {
+    /// The user's username.
+    pub username: String,
+    /// Every attribute, by name.
+    pub attributes: BTreeMap<String, String>,
+    /// Enabled MFA factors (`UserMFASettingList`).
+    pub mfa_enabled: Vec<MfaType>,
+    /// The preferred factor (`PreferredMfaSetting`).
+    pub preferred_mfa: Option<MfaType>,
+}
+
+impl std::fmt::Debug for UserData {
+    // Attribute values are personal data: names only.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UserData")
+            .field("username", &self.username)
+            .field("attributes", &self.attributes.keys().collect::<Vec<_>>())
+            .field("mfa_enabled", &self.mfa_enabled)
+            .field("preferred_mfa", &self.preferred_mfa)
+            .finish()
+    }
+}
+
 /// A per-factor MFA preference (Amplify's `MFAPreference`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum MfaPreference {
@@ -140,6 +165,58 @@ impl Auth {
             );
         }
         Ok(result)
+    }
+
+    /// Updates one attribute (Amplify's `updateUserAttribute`): as
+    /// [`update_user_attributes`](Self::update_user_attributes) with a
+    /// single entry, returning its outcome.
+    pub async fn update_user_attribute(
+        &self,
+        name: &str,
+        value: &str,
+        client_metadata: Option<BTreeMap<String, String>>,
+    ) -> Result<UpdateAttributeOutput, AuthError> {
+        let attributes = BTreeMap::from([(name.to_owned(), value.to_owned())]);
+        let mut out = self.update_user_attributes(&attributes, client_metadata).await?;
+        out.remove(name).ok_or_else(|| AuthError::protocol("no outcome for the updated attribute"))
+    }
+
+    /// The user as `GetUser` returns it, MFA settings included: the
+    /// older SDK's `getUserData` (amazon-cognito-identity-js), for code
+    /// that needs the username, attributes and MFA settings in one call.
+    pub async fn get_user_data(&self) -> Result<UserData, AuthError> {
+        let access_token = Sensitive::new(self.access_token().await?);
+        let out = self
+            .shared
+            .caller
+            .call::<op::GetUser>(
+                self.user_endpoint(),
+                "getUserData",
+                &GetUserRequest { access_token, ..Default::default() },
+            )
+            .await?;
+        Ok(UserData {
+            username: out.username.into_inner(),
+            attributes: out
+                .user_attributes
+                .into_iter()
+                .map(|a| (a.name, a.value.map(Sensitive::into_inner).unwrap_or_default()))
+                .collect(),
+            mfa_enabled: out
+                .user_mfa_setting_list
+                .unwrap_or_default()
+                .iter()
+                .filter_map(|m| MfaType::parse(m))
+                .collect(),
+            preferred_mfa: out.preferred_mfa_setting.as_deref().and_then(MfaType::parse),
+        })
+    }
+
+    /// Signs out everywhere: [`sign_out`](Self::sign_out) with `global`
+    /// (the older SDK's `globalSignOut`). Every refresh token of the user
+    /// stops working, on every device.
+    pub async fn global_sign_out(&self) -> Result<crate::SignOutOutput, AuthError> {
+        self.sign_out(true).await
     }
 
     /// Confirms an attribute with the code sent (Amplify's `confirmUserAttribute`).

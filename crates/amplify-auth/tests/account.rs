@@ -134,3 +134,43 @@ async fn identity_pool_credentials_for_users_and_guests() {
     other.sign_in("uma", Some(PW), SignInOptions::default()).await.unwrap();
     assert_eq!(other.fetch_auth_session(false).await.unwrap().identity_id.unwrap(), user_id);
 }
+
+#[tokio::test]
+async fn single_attribute_update_user_data_and_global_sign_out() {
+    let env = Env::new().await;
+    env.pool.create_user(&env.pool_id, "uda", PW, &[("email", "uda@example.com"), ("email_verified", "true")]).unwrap();
+    let auth = env.auth();
+    assert!(matches!(auth.get_user_data().await, Err(AuthError::NotSignedIn)));
+    assert!(matches!(auth.update_user_attribute("name", "Uda", None).await, Err(AuthError::NotSignedIn)));
+    auth.sign_in("uda", Some(PW), SignInOptions::default()).await.unwrap();
+    // The same user on another device.
+    let other = env.auth_on(std::sync::Arc::new(token_store::MemoryStorage::new()));
+    other.sign_in("uda", Some(PW), SignInOptions::default()).await.unwrap();
+
+    let out = auth.update_user_attribute("name", "Uda", None).await.unwrap();
+    assert!(out.is_updated);
+    assert_eq!(out.next_step, UpdateAttributeStep::Done);
+    let out = auth.update_user_attribute("email", "uda2@example.com", None).await.unwrap();
+    assert!(!out.is_updated);
+    assert!(matches!(out.next_step, UpdateAttributeStep::ConfirmAttributeWithCode { .. }), "{out:?}");
+
+    let setup = auth.set_up_totp().await.unwrap();
+    let code = local_pool::current_totp(setup.shared_secret.expose_secret(), env.now()).unwrap();
+    auth.verify_totp_setup(&code, None).await.unwrap();
+    auth.update_mfa_preference(None, Some(MfaPreference::Preferred), None).await.unwrap();
+    let data = auth.get_user_data().await.unwrap();
+    assert_eq!(data.username, "uda");
+    assert_eq!(data.attributes["name"], "Uda");
+    assert_eq!(data.attributes["email"], "uda2@example.com");
+    assert_eq!(data.mfa_enabled, [MfaType::Totp]);
+    assert_eq!(data.preferred_mfa, Some(MfaType::Totp));
+    assert!(!format!("{data:?}").contains("uda2@example.com"), "attribute values stay out of Debug");
+
+    // The global sign-out ends the other device's session too: its
+    // refresh is refused and it is signed out.
+    assert!(other.fetch_auth_session(true).await.unwrap().tokens.is_some());
+    let out = auth.global_sign_out().await.unwrap();
+    assert!(out.global_sign_out_error.is_none(), "{out:?}");
+    assert!(matches!(auth.get_user_data().await, Err(AuthError::NotSignedIn)));
+    assert!(other.fetch_auth_session(true).await.unwrap().tokens.is_none());
+}
