@@ -61,6 +61,11 @@ pub use session::AuthTokens;
 pub use steps::{CodeDeliveryDetails, MfaType, SignInOutput, SignInStep, TotpSetupDetails};
 pub use user::{MfaPreference, MfaPreferences, UpdateAttributeOutput, UpdateAttributeStep, UserData};
 
+/// The examples of `docs/guide.md`, compiled as documentation tests.
+#[cfg(doctest)]
+#[doc = include_str!("../../../docs/guide.md")]
+pub struct GuideExamples;
+
 /// State shared by the clones of one [`Auth`].
 pub(crate) struct Shared {
     pub(crate) config: AuthConfig,
