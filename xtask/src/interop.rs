@@ -141,30 +141,29 @@ impl Tally {
 /// Builds local-pool (dev profile: `cargo xtask test` has built most of it
 /// already, and its crypto crates are optimised in that profile too).
 pub(crate) fn build_local_pool(root: &Path) -> Result<PathBuf> {
+    build_executable(root, "local-pool", "--bin", "local-pool")
+}
+
+/// Builds one executable target (`kind` is `--bin` or `--example`) of
+/// `package` in the dev profile and returns its path, as cargo reports it.
+pub(crate) fn build_executable(root: &Path, package: &str, kind: &str, name: &str) -> Result<PathBuf> {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let what = format!("cargo build -p {package} {kind} {name}");
     let output = Command::new(cargo)
         .current_dir(root)
-        .args([
-            "build",
-            "--quiet",
-            "-p",
-            "local-pool",
-            "--bin",
-            "local-pool",
-            "--message-format=json-render-diagnostics",
-        ])
+        .args(["build", "--quiet", "-p", package, kind, name, "--message-format=json-render-diagnostics"])
         .stderr(Stdio::inherit())
         .output()
-        .context("running cargo build -p local-pool")?;
+        .with_context(|| format!("running {what}"))?;
     if !output.status.success() {
-        bail!("cargo build -p local-pool failed ({})", output.status);
+        bail!("{what} failed ({})", output.status);
     }
     String::from_utf8_lossy(&output.stdout)
         .lines()
         .filter_map(|line| serde_json::from_str::<Value>(line).ok())
-        .filter(|m| m["reason"] == "compiler-artifact" && m["target"]["name"] == "local-pool")
+        .filter(|m| m["reason"] == "compiler-artifact" && m["target"]["name"] == name)
         .find_map(|m| m["executable"].as_str().map(PathBuf::from))
-        .context("cargo did not report the local-pool executable")
+        .with_context(|| format!("cargo did not report the {name} executable"))
 }
 
 /// A 64-bit FNV-1a digest: the installs' stamp (what they were made from).

@@ -93,8 +93,8 @@ pub(crate) fn run(root: &Path, args: &[&str]) -> Result<ExitCode> {
     let interop_dir = root.join("xtask/interop");
 
     let t = Instant::now();
-    let driver = build_driver(root)?;
-    let cli = build_cli(root)?;
+    let driver = interop::build_executable(root, "amplify-auth", "--example", "interop_client")?;
+    let cli = interop::build_executable(root, "amplify-auth-cli", "--bin", "amplify-auth")?;
     let local_pool = if servers.contains(&"local-pool") { Some(interop::build_local_pool(root)?) } else { None };
     eprintln!("interop client: built in {:.1} s", t.elapsed().as_secs_f64());
 
@@ -177,62 +177,6 @@ impl Tally {
 }
 
 // ---------------------------------------------------------------- build and installs
-
-/// Builds the driver example (dev profile) and returns its executable.
-fn build_driver(root: &Path) -> Result<PathBuf> {
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let output = Command::new(cargo)
-        .current_dir(root)
-        .args([
-            "build",
-            "--quiet",
-            "-p",
-            "amplify-auth",
-            "--example",
-            "interop_client",
-            "--message-format=json-render-diagnostics",
-        ])
-        .stderr(Stdio::inherit())
-        .output()
-        .context("running cargo build -p amplify-auth --example interop_client")?;
-    if !output.status.success() {
-        bail!("cargo build -p amplify-auth --example interop_client failed ({})", output.status);
-    }
-    String::from_utf8_lossy(&output.stdout)
-        .lines()
-        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
-        .filter(|m| m["reason"] == "compiler-artifact" && m["target"]["name"] == "interop_client")
-        .find_map(|m| m["executable"].as_str().map(PathBuf::from))
-        .context("cargo did not report the interop_client executable")
-}
-
-/// Builds the `amplify-auth` CLI (dev profile) and returns its executable.
-fn build_cli(root: &Path) -> Result<PathBuf> {
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let output = Command::new(cargo)
-        .current_dir(root)
-        .args([
-            "build",
-            "--quiet",
-            "-p",
-            "amplify-auth-cli",
-            "--bin",
-            "amplify-auth",
-            "--message-format=json-render-diagnostics",
-        ])
-        .stderr(Stdio::inherit())
-        .output()
-        .context("running cargo build -p amplify-auth-cli")?;
-    if !output.status.success() {
-        bail!("cargo build -p amplify-auth-cli failed ({})", output.status);
-    }
-    String::from_utf8_lossy(&output.stdout)
-        .lines()
-        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
-        .filter(|m| m["reason"] == "compiler-artifact" && m["target"]["name"] == "amplify-auth")
-        .find_map(|m| m["executable"].as_str().map(PathBuf::from))
-        .context("cargo did not report the amplify-auth executable")
-}
 
 /// ministack in its own venv (it pins botocore apart from boto3's);
 /// returns its executable.

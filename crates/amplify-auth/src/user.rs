@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 use cognito_wire::Sensitive;
 use cognito_wire::cognito_idp::{
     AssociateSoftwareTokenRequest, AttributeType, DeleteUserAttributesRequest, DeleteUserRequest, EmailMfaSettingsType,
-    GetUserAttributeVerificationCodeRequest, GetUserRequest, SMSMfaSettingsType, SetUserMFAPreferenceRequest,
-    SoftwareTokenMfaSettingsType, UpdateUserAttributesRequest, VerifySoftwareTokenRequest,
+    GetUserAttributeVerificationCodeRequest, GetUserRequest, GetUserResponse, SMSMfaSettingsType,
+    SetUserMFAPreferenceRequest, SoftwareTokenMfaSettingsType, UpdateUserAttributesRequest, VerifySoftwareTokenRequest,
     VerifySoftwareTokenResponseType, VerifyUserAttributeRequest, operation as op,
 };
 use hub_events::AuthEvent;
@@ -49,10 +49,9 @@ pub struct UserData {
     pub username: String,
     /// Every attribute, by name.
     pub attributes: BTreeMap<String, String>,
-    /// Enabled MFA factors (`UserMFASettingList`).
-    pub mfa_enabled: Vec<MfaType>,
-    /// The preferred factor (`PreferredMfaSetting`).
-    pub preferred_mfa: Option<MfaType>,
+    /// Enabled (`UserMFASettingList`) and preferred (`PreferredMfaSetting`)
+    /// MFA factors.
+    pub mfa: MfaPreferences,
 }
 
 impl std::fmt::Debug for UserData {
@@ -61,8 +60,7 @@ impl std::fmt::Debug for UserData {
         f.debug_struct("UserData")
             .field("username", &self.username)
             .field("attributes", &self.attributes.keys().collect::<Vec<_>>())
-            .field("mfa_enabled", &self.mfa_enabled)
-            .field("preferred_mfa", &self.preferred_mfa)
+            .field("mfa", &self.mfa)
             .finish()
     }
 }
@@ -89,6 +87,17 @@ pub struct MfaPreferences {
     pub preferred: Option<MfaType>,
 }
 
+fn attributes_of(list: Vec<AttributeType>) -> BTreeMap<String, String> {
+    list.into_iter().map(|a| (a.name, a.value.map(Sensitive::into_inner).unwrap_or_default())).collect()
+}
+
+fn mfa_of(user: &GetUserResponse) -> MfaPreferences {
+    MfaPreferences {
+        enabled: user.user_mfa_setting_list.iter().flatten().filter_map(|m| MfaType::parse(m)).collect(),
+        preferred: user.preferred_mfa_setting.as_deref().and_then(MfaType::parse),
+    }
+}
+
 fn settings(pref: Option<MfaPreference>) -> Option<(Option<bool>, Option<bool>)> {
     pref.map(|p| match p {
         MfaPreference::Enabled => (Some(true), None),
@@ -105,21 +114,15 @@ impl Auth {
 
     /// The user's attributes (Amplify's `fetchUserAttributes`).
     pub async fn fetch_user_attributes(&self) -> Result<BTreeMap<String, String>, AuthError> {
+        Ok(attributes_of(self.get_user("fetchUserAttributes").await?.user_attributes))
+    }
+
+    /// `GetUser` for the signed-in user; `api` names the calling API in
+    /// the user agent.
+    async fn get_user(&self, api: &'static str) -> Result<GetUserResponse, AuthError> {
         let access_token = Sensitive::new(self.access_token().await?);
-        let out = self
-            .shared
-            .caller
-            .call::<op::GetUser>(
-                self.user_endpoint(),
-                "fetchUserAttributes",
-                &GetUserRequest { access_token, ..Default::default() },
-            )
-            .await?;
-        Ok(out
-            .user_attributes
-            .into_iter()
-            .map(|a| (a.name, a.value.map(Sensitive::into_inner).unwrap_or_default()))
-            .collect())
+        let request = GetUserRequest { access_token, ..Default::default() };
+        self.shared.caller.call::<op::GetUser>(self.user_endpoint(), api, &request).await
     }
 
     /// Updates attributes (Amplify's `updateUserAttributes`): per
@@ -185,31 +188,9 @@ impl Auth {
     /// older SDK's `getUserData` (amazon-cognito-identity-js), for code
     /// that needs the username, attributes and MFA settings in one call.
     pub async fn get_user_data(&self) -> Result<UserData, AuthError> {
-        let access_token = Sensitive::new(self.access_token().await?);
-        let out = self
-            .shared
-            .caller
-            .call::<op::GetUser>(
-                self.user_endpoint(),
-                "getUserData",
-                &GetUserRequest { access_token, ..Default::default() },
-            )
-            .await?;
-        Ok(UserData {
-            username: out.username.into_inner(),
-            attributes: out
-                .user_attributes
-                .into_iter()
-                .map(|a| (a.name, a.value.map(Sensitive::into_inner).unwrap_or_default()))
-                .collect(),
-            mfa_enabled: out
-                .user_mfa_setting_list
-                .unwrap_or_default()
-                .iter()
-                .filter_map(|m| MfaType::parse(m))
-                .collect(),
-            preferred_mfa: out.preferred_mfa_setting.as_deref().and_then(MfaType::parse),
-        })
+        let out = self.get_user("getUserData").await?;
+        let mfa = mfa_of(&out);
+        Ok(UserData { username: out.username.into_inner(), attributes: attributes_of(out.user_attributes), mfa })
     }
 
     /// Signs out everywhere: [`sign_out`](Self::sign_out) with `global`
@@ -341,20 +322,7 @@ impl Auth {
 
     /// Enabled and preferred MFA factors (Amplify's `fetchMFAPreference`).
     pub async fn fetch_mfa_preference(&self) -> Result<MfaPreferences, AuthError> {
-        let access_token = Sensitive::new(self.access_token().await?);
-        let out = self
-            .shared
-            .caller
-            .call::<op::GetUser>(
-                self.user_endpoint(),
-                "fetchMFAPreference",
-                &GetUserRequest { access_token, ..Default::default() },
-            )
-            .await?;
-        Ok(MfaPreferences {
-            enabled: out.user_mfa_setting_list.unwrap_or_default().iter().filter_map(|m| MfaType::parse(m)).collect(),
-            preferred: out.preferred_mfa_setting.as_deref().and_then(MfaType::parse),
-        })
+        Ok(mfa_of(&self.get_user("fetchMFAPreference").await?))
     }
 
     /// Deletes the user (Amplify's `deleteUser`), then clears everything

@@ -162,8 +162,8 @@ async fn single_attribute_update_user_data_and_global_sign_out() {
     assert_eq!(data.username, "uda");
     assert_eq!(data.attributes["name"], "Uda");
     assert_eq!(data.attributes["email"], "uda2@example.com");
-    assert_eq!(data.mfa_enabled, [MfaType::Totp]);
-    assert_eq!(data.preferred_mfa, Some(MfaType::Totp));
+    assert_eq!(data.mfa.enabled, [MfaType::Totp]);
+    assert_eq!(data.mfa.preferred, Some(MfaType::Totp));
     assert!(!format!("{data:?}").contains("uda2@example.com"), "attribute values stay out of Debug");
 
     // The global sign-out ends the other device's session too: its
