@@ -233,6 +233,30 @@ impl Local {
         Ok(())
     }
 
+    /// Lets the app client send the hosted UI's sign-out back to
+    /// `logout_uri` (a loopback URL of this process): its only logout URL
+    /// from now on. The local pool updates only the settings given (unlike
+    /// Cognito's UpdateUserPoolClient, which resets the others), so the
+    /// callback URL, flows and scopes stay as the sign-in left them.
+    pub(crate) fn allow_logout(&self, logout_uri: &str) -> Result<()> {
+        let request = idp::UpdateUserPoolClientRequest {
+            user_pool_id: self.ids.pool_id.clone(),
+            client_id: self.ids.client_id.as_str().into(),
+            logout_ur_ls: Some(vec![logout_uri.to_owned()]),
+            ..Default::default()
+        };
+        match &self.pool {
+            Some(pool) => {
+                pool.engine().call::<op::UpdateUserPoolClient>(request).map_err(fail)?;
+            }
+            None => {
+                let body = serde_json::to_string(&request)?;
+                http_post(&self.endpoint, "AWSCognitoIdentityProviderService.UpdateUserPoolClient", &body)?;
+            }
+        }
+        Ok(())
+    }
+
     fn outbox(&self, user: Option<&str>) -> Result<serde_json::Value> {
         match &self.pool {
             Some(pool) => Ok(serde_json::to_value(pool.outbox(Some(&self.ids.pool_id), user))?),

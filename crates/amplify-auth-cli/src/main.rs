@@ -194,10 +194,21 @@ enum Command {
         code: String,
     },
     /// Signs out (revokes the refresh token; `--global`: every session).
+    /// After `sign-in --browser`, also ends the hosted UI's session: opens
+    /// its `/logout` URL and waits for the browser to come back.
     SignOut {
         /// Sign out everywhere.
         #[arg(long)]
         global: bool,
+        /// After a browser sign-in: print the hosted UI's `/logout` URL
+        /// only, do not start a browser.
+        #[arg(long)]
+        no_open: bool,
+        /// After a browser sign-in: seconds to wait for the browser to come
+        /// back from the hosted UI's sign-out (local state is cleared
+        /// regardless).
+        #[arg(long, default_value_t = 60)]
+        timeout: u64,
     },
     /// Deletes the signed-in user.
     DeleteUser,
@@ -360,14 +371,35 @@ fn data_dir(target: &Target) -> Result<PathBuf> {
 struct Session {
     auth: Auth,
     local: Option<local::Local>,
-    /// For `sign-in --browser`: the listener for the redirect and its URI.
-    redirect: Option<(amplify_auth::RedirectListener, String)>,
+    /// For `sign-in --browser` or a sign-out after one.
+    oauth: Option<OAuthSetup>,
+}
+
+/// What a command needs set up besides the client.
+enum Mode<'a> {
+    /// Nothing more.
+    Plain,
+    /// `sign-in --browser`, with this provider if any.
+    BrowserSignIn(Option<&'a str>),
+    /// `sign-out`: after a browser sign-in, the hosted UI's sign-out too.
+    SignOut,
+}
+
+/// The OAuth side of a command.
+enum OAuthSetup {
+    /// `sign-in --browser`: the listener for the redirect, its URI, and
+    /// the settings to remember (at `path`) once signed in.
+    SignIn { listener: amplify_auth::RedirectListener, uri: String, remember: browser::Remembered, path: PathBuf },
+    /// `sign-out` after a browser sign-in: where the browser comes back
+    /// to (when the CLI can listen there), and the remembered settings'
+    /// file, forgotten once signed out.
+    SignOut { back: Option<(amplify_auth::RedirectListener, String)>, path: PathBuf, local_pool: bool },
 }
 
 impl Session {
-    /// `browser`: also set up OAuth for a browser sign-in (see
-    /// [`browser::prepare`]), with this provider if any.
-    async fn open(target: &Target, browser: Option<Option<&str>>) -> Result<Self> {
+    /// Opens the client for `target`; `mode` says what else to set up
+    /// (see [`browser::prepare`] and [`browser::prepare_sign_out`]).
+    async fn open(target: &Target, mode: Mode<'_>) -> Result<Self> {
         let dir = data_dir(target)?;
         std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
         let (builder, local) = if let Some(path) = &target.config {
@@ -390,17 +422,41 @@ impl Session {
         if let Some(region) = &target.region {
             builder = builder.region(region);
         }
-        let mut redirect = None;
-        if let Some(provider) = browser {
-            let configured = builder.clone().build()?.oauth().cloned();
-            let (oauth, listener, uri) = browser::prepare(target, configured, local.as_ref(), provider).await?;
-            builder = builder.oauth(oauth);
-            redirect = Some((listener, uri));
+        let mut setup = None;
+        match mode {
+            Mode::Plain => {}
+            Mode::BrowserSignIn(provider) => {
+                let configured = builder.clone().build()?;
+                let path = browser::Remembered::path(&dir, configured.client_id());
+                let (oauth, listener, uri, remember) =
+                    browser::prepare(target, configured.oauth().cloned(), local.as_ref(), provider).await?;
+                builder = builder.oauth(oauth);
+                setup = Some(OAuthSetup::SignIn { listener, uri, remember, path });
+            }
+            Mode::SignOut => {
+                let configured = builder.clone().build()?;
+                let path = browser::Remembered::path(&dir, configured.client_id());
+                if let Some(remembered) = browser::Remembered::load(&path) {
+                    let oauth = configured.oauth().cloned();
+                    // Signing out must work whatever happens here: on an
+                    // error, sign out locally as without a browser sign-in.
+                    match browser::prepare_sign_out(target, oauth, &remembered, local.as_ref()).await {
+                        Ok((oauth, back, local_pool)) => {
+                            builder = builder.oauth(oauth);
+                            setup = Some(OAuthSetup::SignOut { back, path, local_pool });
+                        }
+                        Err(err) => {
+                            eprintln!("warning: cannot sign out of the hosted UI: {err:#}");
+                            setup = Some(OAuthSetup::SignOut { back: None, path, local_pool: false });
+                        }
+                    }
+                }
+            }
         }
         let config = builder.build()?;
         let storage = FileStorage::new(dir.join(format!("tokens-{}.json", config.client_id())));
         let auth = Auth::builder(config).storage(Arc::new(storage)).device_name("amplify-auth CLI").build()?;
-        Ok(Self { auth, local, redirect })
+        Ok(Self { auth, local, oauth: setup })
     }
 
     async fn close(self) {
@@ -562,27 +618,24 @@ async fn run(cli: Cli) -> Result<()> {
     if let Command::LocalPool(cmd) = &cli.command {
         return local::command(&data_dir(&cli.target)?.join("local-pool"), cmd).await;
     }
-    let browser = match &cli.command {
-        Command::SignIn { browser: true, provider, .. } => Some(provider.as_deref()),
-        _ => None,
+    let mode = match &cli.command {
+        Command::SignIn { browser: true, provider, .. } => Mode::BrowserSignIn(provider.as_deref()),
+        Command::SignOut { .. } => Mode::SignOut,
+        _ => Mode::Plain,
     };
-    let mut session = Session::open(&cli.target, browser).await?;
+    let mut session = Session::open(&cli.target, mode).await?;
     // An in-process local pool logs each request on stderr unless
     // LOCAL_POOL_QUIET is set; a spinner there would mix with its lines.
     let pool_is_quiet = session.local.as_ref().is_none_or(|l| !l.in_process())
         || std::env::var_os("LOCAL_POOL_QUIET").is_some_and(|v| !v.is_empty());
     spinner::enable(pool_is_quiet && spinner::terminal_allows(io().json));
-    let redirect = session.redirect.take();
-    let result = command(&session.auth, redirect, cli.command).await;
+    let setup = session.oauth.take();
+    let result = command(&session.auth, setup, cli.command).await;
     session.close().await;
     result
 }
 
-async fn command(
-    auth: &Auth,
-    redirect: Option<(amplify_auth::RedirectListener, String)>,
-    command: Command,
-) -> Result<()> {
+async fn command(auth: &Auth, setup: Option<OAuthSetup>, command: Command) -> Result<()> {
     match command {
         Command::Quickstart | Command::LocalPool(_) => bail!("this command does not take a session"),
         Command::SignUp { username, email, attributes } => {
@@ -620,7 +673,9 @@ async fn command(
             println!("code sent to {}", details.destination.as_deref().unwrap_or("?"));
         }
         Command::SignIn { username, browser: true, provider, no_open, timeout, .. } => {
-            let (listener, uri) = redirect.context("the browser sign-in was not set up")?;
+            let Some(OAuthSetup::SignIn { listener, uri, remember, path }) = setup else {
+                bail!("the browser sign-in was not set up")
+            };
             let request = browser::Request {
                 login_hint: username,
                 provider,
@@ -629,6 +684,12 @@ async fn command(
                 json: io().json,
             };
             let out = browser::sign_in(auth, listener, uri, request).await?;
+            if out.is_signed_in
+                && let Err(err) = remember.save(&path)
+            {
+                // Signed in all the same; sign-out then ends only the local session.
+                eprintln!("warning: the hosted UI settings were not kept for sign-out: {err:#}");
+            }
             print_sign_in(&out);
             if out.is_signed_in && !io().json {
                 let user = auth.get_current_user().await?;
@@ -788,8 +849,28 @@ async fn command(
             busy("Resetting the password…", auth.confirm_reset_password(&username, &code, &new)).await?;
             println!("password reset");
         }
-        Command::SignOut { global } => {
-            let out = busy("Signing out…", auth.sign_out(global)).await?;
+        Command::SignOut { global, no_open, timeout } => {
+            let out = match setup {
+                Some(OAuthSetup::SignOut { back, path, local_pool }) => {
+                    let request = browser::SignOutRequest {
+                        global,
+                        no_open,
+                        timeout: std::time::Duration::from_secs(timeout),
+                        json: io().json,
+                        local_pool,
+                    };
+                    let result = browser::sign_out(auth, back, request).await;
+                    if result.is_ok() {
+                        // Local state is cleared: the settings are not needed.
+                        browser::Remembered::forget(&path);
+                    }
+                    match result? {
+                        Some(out) => out,
+                        None => return Ok(std::io::stdout().flush()?),
+                    }
+                }
+                _ => busy("Signing out…", auth.sign_out(global)).await?,
+            };
             if let Some(err) = out.global_sign_out_error.or(out.revoke_token_error) {
                 println!("signed out locally; the server call failed: {err}");
             } else {
