@@ -620,3 +620,154 @@ fn browser_sign_in_names_the_provider_and_times_out_cleanly() {
     assert!(!ok && err.contains("--browser"), "{err}");
     std::fs::remove_dir_all(&home).unwrap();
 }
+
+/// Signs `user` in with `sign-in --browser --no-open` on the data directory
+/// `home`, playing the browser over HTTP (the hosted UI's form, then the
+/// redirect to the CLI's listener).
+fn browser_sign_in(home: &Path, user: &str) {
+    let mut child = Command::new(BIN)
+        .args(["sign-in", "--browser", "--no-open", "--timeout", "60", user])
+        .env("AMPLIFY_AUTH_HOME", home)
+        .env("LOCAL_POOL_QUIET", "1")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let url = lines.by_ref().map(|l| l.unwrap()).find(|l| l.starts_with("http://")).expect("the authorize URL");
+    let (status, _, page) = http("GET", &url, None);
+    assert_eq!(status, 200, "{page}");
+    let marker = "name=\"request\" value=\"";
+    let start = page.find(marker).expect("the sign-in form") + marker.len();
+    let request = page[start..].split('"').next().unwrap().to_owned();
+    let pool = &url[..url.find("/oauth2/").unwrap()];
+    let form = format!("request={}&username={user}&password={}", form_escape(&request), form_escape(PW));
+    let (status, location, body) = http("POST", &format!("{pool}/login"), Some(&form));
+    assert_eq!(status, 302, "{body}");
+    assert_eq!(http("GET", &location.unwrap(), None).0, 200);
+    let rest: Vec<String> = lines.map(|l| l.unwrap()).collect();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}\n{}", rest.join("\n"), String::from_utf8_lossy(&out.stderr));
+}
+
+/// A query parameter of `url`, percent-decoded.
+fn query_param(url: &str, name: &str) -> Option<String> {
+    let query = url.split_once('?')?.1;
+    let value = query.split('&').find_map(|pair| pair.strip_prefix(&format!("{name}=")))?;
+    let bytes = value.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            out.push(u8::from_str_radix(&value[i + 1..i + 3], 16).unwrap());
+            i += 3;
+        } else {
+            out.push(if bytes[i] == b'+' { b' ' } else { bytes[i] });
+            i += 1;
+        }
+    }
+    Some(String::from_utf8(out).unwrap())
+}
+
+/// After `sign-in --browser`, `sign-out --no-open` prints the hosted UI's
+/// `/logout` URL (this client, a loopback sign-out URL of the CLI) and
+/// waits; the test's "browser" follows it through the pool back to the
+/// CLI, which then reports the hosted UI signed out too. JSON output says
+/// the same in two lines.
+#[test]
+fn sign_out_after_a_browser_sign_in_ends_the_hosted_ui_session() {
+    let home = temp_dir("browser-sign-out");
+    run(&home, &["local-pool", "create-user", "bo"], &[("AMPLIFY_AUTH_PASSWORD", PW)]);
+    let status = run(&home, &["local-pool", "status"], &[]);
+    let client_id = status.lines().find_map(|l| l.strip_prefix("app client: ")).unwrap().to_owned();
+    browser_sign_in(&home, "bo");
+
+    let mut child = Command::new(BIN)
+        .args(["sign-out", "--no-open", "--timeout", "60"])
+        .env("AMPLIFY_AUTH_HOME", &home)
+        .env("LOCAL_POOL_QUIET", "1")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let url = lines.by_ref().map(|l| l.unwrap()).find(|l| l.starts_with("http://")).expect("the /logout URL");
+    assert!(url.starts_with("http://127.0.0.1:") && url.contains("/logout?"), "{url}");
+    assert_eq!(query_param(&url, "client_id").as_deref(), Some(client_id.as_str()), "{url}");
+    let logout_uri = query_param(&url, "logout_uri").unwrap();
+    assert!(logout_uri.starts_with("http://127.0.0.1:") && logout_uri.ends_with("/signed-out"), "{logout_uri}");
+    // Local state is already cleared while the CLI waits for the browser.
+    let session: serde_json::Value = serde_json::from_str(&run(&home, &["session"], &[])).unwrap();
+    assert_eq!(session["signedIn"], false);
+
+    // The browser: the pool's /logout redirects to the CLI's listener.
+    let (status, location, body) = http("GET", &url, None);
+    assert_eq!(status, 302, "{body}");
+    assert_eq!(location.as_deref(), Some(logout_uri.as_str()));
+    let (status, _, landing) = http("GET", &logout_uri, None);
+    assert_eq!(status, 200, "{landing}");
+    let rest: Vec<String> = lines.map(|l| l.unwrap()).collect();
+    let out = child.wait_with_output().unwrap();
+    let (rest, err) = (rest.join("\n"), String::from_utf8_lossy(&out.stderr));
+    assert_eq!(out.status.code(), Some(0), "{rest}\n{err}");
+    assert!(rest.contains("signed out (hosted UI too)"), "{rest}\n{err}");
+    let session: serde_json::Value = serde_json::from_str(&run(&home, &["session"], &[])).unwrap();
+    assert_eq!(session["signedIn"], false);
+    // Signed out: the next sign-out is the ordinary one.
+    let out = run(&home, &["sign-out"], &[]);
+    assert!(out.contains("signed out") && !out.contains("/logout"), "{out}");
+
+    // JSON: the URL first, then the result with whether the browser came back.
+    browser_sign_in(&home, "bo");
+    let mut child = Command::new(BIN)
+        .args(["--output", "json", "sign-out", "--no-open", "--timeout", "60"])
+        .env("AMPLIFY_AUTH_HOME", &home)
+        .env("LOCAL_POOL_QUIET", "1")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let first: serde_json::Value = serde_json::from_str(&lines.next().unwrap().unwrap()).unwrap();
+    let url = first["logoutUrl"].as_str().unwrap().to_owned();
+    assert_eq!(query_param(&url, "logout_uri").as_deref(), first["logoutRedirectUri"].as_str(), "{first}");
+    let (status, location, _) = http("GET", &url, None);
+    assert_eq!(status, 302);
+    assert_eq!(http("GET", &location.unwrap(), None).0, 200);
+    let result: serde_json::Value = serde_json::from_str(&lines.next().unwrap().unwrap()).unwrap();
+    assert!(child.wait().unwrap().success());
+    assert_eq!(result["signedOut"], true);
+    assert_eq!(result["browserReturned"], true);
+    assert_eq!(result["logoutUrl"].as_str(), Some(url.as_str()));
+    std::fs::remove_dir_all(&home).unwrap();
+}
+
+/// Nobody visits the `/logout` URL: the wait ends at `--timeout` with exit
+/// status 0 (local state is cleared) and the advice to open the URL. An
+/// SRP sign-in's sign-out prints no `/logout` URL.
+#[test]
+fn sign_out_after_a_browser_sign_in_times_out_cleanly_and_srp_sign_out_has_no_logout_url() {
+    let home = temp_dir("browser-sign-out-timeout");
+    run(&home, &["local-pool", "create-user", "cy"], &[("AMPLIFY_AUTH_PASSWORD", PW)]);
+    browser_sign_in(&home, "cy");
+    let started = std::time::Instant::now();
+    let (ok, out, err) = try_run(&home, &["sign-out", "--no-open", "--timeout", "1"], &[]);
+    assert!(started.elapsed() < std::time::Duration::from_secs(15), "{:?}", started.elapsed());
+    assert!(ok, "{out}\n{err}");
+    assert!(out.contains("/logout?client_id="), "{out}");
+    assert!(out.contains("the hosted UI session may remain") && out.contains("To end it, open: http://"), "{out}");
+    assert!(!out.contains("hosted UI too"), "{out}");
+    let session: serde_json::Value = serde_json::from_str(&run(&home, &["session"], &[])).unwrap();
+    assert_eq!(session["signedIn"], false);
+
+    // An ordinary sign-in (SRP): sign-out is as always, with no /logout URL.
+    run(&home, &["sign-in", "cy"], &[("AMPLIFY_AUTH_PASSWORD", PW)]);
+    let started = std::time::Instant::now();
+    let out = run(&home, &["sign-out", "--no-open"], &[]);
+    assert!(started.elapsed() < std::time::Duration::from_secs(15));
+    assert_eq!(out.trim(), "signed out", "{out}");
+    std::fs::remove_dir_all(&home).unwrap();
+}
