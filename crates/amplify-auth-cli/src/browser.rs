@@ -305,9 +305,7 @@ pub(crate) async fn sign_out(
     let Some(url) = out.oauth_sign_out_url.clone() else { return Ok(Some(out)) };
     let server_error = out.global_sign_out_error.as_ref().or(out.revoke_token_error.as_ref()).map(|e| e.to_string());
     // Listen for Ctrl-C before showing the URL (as `sign-in --browser`).
-    #[cfg(unix)]
-    let mut interrupt = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
-        .context("installing the Ctrl-C handler")?;
+    let mut interrupt = crate::spinner::own_interrupt().context("installing the Ctrl-C handler")?;
     if request.json {
         println!("{}", serde_json::json!({ "logoutUrl": url, "logoutRedirectUri": preferred }));
     } else {
@@ -331,10 +329,7 @@ pub(crate) async fn sign_out(
                 "Waiting for the browser… (Ctrl-C to stop waiting)",
                 listener.accept(Some(&path), request.timeout),
             );
-            #[cfg(unix)]
             let interrupted = interrupt.recv();
-            #[cfg(not(unix))]
-            let interrupted = tokio::signal::ctrl_c();
             Some(tokio::select! {
                 out = waiting => match out {
                     Ok(_) => Ok(()),
@@ -455,10 +450,9 @@ pub(crate) async fn sign_in(
     };
     let flow = auth.sign_in_with_redirect(options).await?;
     // Listen for Ctrl-C before showing the URL, so an interrupt at any
-    // point after it cancels cleanly.
-    #[cfg(unix)]
-    let mut interrupt = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
-        .context("installing the Ctrl-C handler")?;
+    // point after it cancels cleanly (this wait handles it, not the CLI's
+    // interactive handler).
+    let mut interrupt = crate::spinner::own_interrupt().context("installing the Ctrl-C handler")?;
     if request.json {
         println!("{}", serde_json::json!({ "authorizeUrl": flow.url(), "redirectUri": flow.redirect_uri() }));
     } else {
@@ -472,10 +466,7 @@ pub(crate) async fn sign_in(
     }
     let timeout = request.timeout;
     let waiting = busy("Waiting for the browser… (Ctrl-C to cancel)", flow.complete_with_listener(listener, timeout));
-    #[cfg(unix)]
     let interrupted = interrupt.recv();
-    #[cfg(not(unix))]
-    let interrupted = tokio::signal::ctrl_c();
     tokio::select! {
         out = waiting => Ok(out?),
         _ = interrupted => bail!("sign-in cancelled (Ctrl-C); nothing was stored"),

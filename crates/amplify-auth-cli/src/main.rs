@@ -628,7 +628,12 @@ async fn run(cli: Cli) -> Result<()> {
     // LOCAL_POOL_QUIET is set; a spinner there would mix with its lines.
     let pool_is_quiet = session.local.as_ref().is_none_or(|l| !l.in_process())
         || std::env::var_os("LOCAL_POOL_QUIET").is_some_and(|v| !v.is_empty());
-    spinner::enable(pool_is_quiet && spinner::terminal_allows(io().json));
+    let spinning = pool_is_quiet && spinner::terminal_allows(io().json);
+    spinner::enable(spinning);
+    if spinning {
+        // Ctrl-C during a wait erases the spinner and exits with 130.
+        spinner::install_interrupt_handler().context("installing the Ctrl-C handler")?;
+    }
     let setup = session.oauth.take();
     let result = command(&session.auth, setup, cli.command).await;
     session.close().await;

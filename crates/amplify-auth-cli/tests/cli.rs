@@ -771,3 +771,59 @@ fn sign_out_after_a_browser_sign_in_times_out_cleanly_and_srp_sign_out_has_no_lo
     assert_eq!(out.trim(), "signed out", "{out}");
     std::fs::remove_dir_all(&home).unwrap();
 }
+
+/// Ctrl-C on a terminal while a command waits on the network (a server
+/// that accepts and never answers): the spinner line is erased, the CLI
+/// says it was interrupted and exits with status 130.
+#[test]
+fn interactive_ctrl_c_erases_the_spinner() {
+    let home = temp_dir("tty-interrupt");
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let endpoint = format!("http://{}", silent.local_addr().unwrap());
+    let held = std::thread::spawn(move || {
+        // Keep each connection open without answering, until the CLI goes.
+        let mut open = Vec::new();
+        for stream in silent.incoming().take(4) {
+            let Ok(stream) = stream else { break };
+            let mut stream = stream;
+            let mut buf = [0u8; 4096];
+            // Returns 0 when the CLI has closed the connection.
+            while std::io::Read::read(&mut stream, &mut buf).is_ok_and(|n| n > 0) {}
+            open.push(stream);
+        }
+    });
+    let args =
+        format!("--user-pool-id us-east-1_SilentP00l --client-id silentclient123 --endpoint {endpoint} sign-in sil");
+    let mut pty = Pty::spawn(&home, &args);
+    pty.expect("Password:", 1);
+    pty.type_line(PW);
+    pty.expect("Signing in…", 1);
+    // Let a frame or two be drawn, then Ctrl-C as typed on the terminal.
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let started = std::time::Instant::now();
+    std::io::Write::write_all(&mut pty.input, b"\x03").unwrap();
+    std::io::Write::flush(&mut pty.input).unwrap();
+    let status = pty.child.wait().unwrap();
+    assert!(started.elapsed() < std::time::Duration::from_secs(10), "{:?}", started.elapsed());
+    std::thread::sleep(std::time::Duration::from_millis(50));
+    let text = pty.transcript.lock().unwrap().clone();
+    assert_eq!(status.code(), Some(130), "{text}");
+    assert!(text.contains("amplify-auth: interrupted"), "{text}");
+    assert_spinner_erased(&text);
+    drop(held);
+
+    // The browser wait handles Ctrl-C itself, on a terminal too: the
+    // sign-in is cancelled (status 1), not the process interrupted.
+    let mut pty = Pty::spawn(&home, "sign-in --browser --no-open --timeout 30");
+    pty.expect("Waiting for the browser", 1);
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    std::io::Write::write_all(&mut pty.input, b"\x03").unwrap();
+    std::io::Write::flush(&mut pty.input).unwrap();
+    let status = pty.child.wait().unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(50));
+    let text = pty.transcript.lock().unwrap().clone();
+    assert_eq!(status.code(), Some(1), "{text}");
+    assert!(text.contains("sign-in cancelled (Ctrl-C)") && !text.contains("interrupted"), "{text}");
+    assert_spinner_erased(&text);
+    std::fs::remove_dir_all(&home).unwrap();
+}
