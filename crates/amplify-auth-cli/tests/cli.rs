@@ -827,3 +827,128 @@ fn interactive_ctrl_c_erases_the_spinner() {
     assert_spinner_erased(&text);
     std::fs::remove_dir_all(&home).unwrap();
 }
+
+/// One Cognito JSON call (`X-Amz-Target: AWSCognitoIdentityProviderService.<op>`)
+/// to a running local pool; the status.
+fn cognito_call(endpoint: &str, op: &str, body: &serde_json::Value) -> u16 {
+    use std::io::{Read, Write};
+    let authority = endpoint.strip_prefix("http://").unwrap();
+    let body = body.to_string();
+    let mut stream = std::net::TcpStream::connect(authority).unwrap();
+    stream.set_read_timeout(Some(std::time::Duration::from_secs(20))).unwrap();
+    write!(
+        stream,
+        "POST / HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\nContent-Type: application/x-amz-json-1.1\r\n\
+         X-Amz-Target: AWSCognitoIdentityProviderService.{op}\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut raw = String::new();
+    stream.read_to_string(&mut raw).unwrap();
+    raw.split(' ').nth(1).unwrap().parse().unwrap()
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// A pool configured as Cognito would be (not the CLI's own local pool): the
+/// sign-in takes its OAuth settings from `amplify_outputs.json` (fixed
+/// loopback callback and sign-out URLs registered on the app client); the
+/// sign-out, given only the pool and client ids, finds the hosted UI and
+/// the sign-out URL in what the sign-in kept, and listens on that URL.
+#[test]
+fn sign_out_after_a_browser_sign_in_configured_from_amplify_outputs() {
+    let home = temp_dir("browser-sign-out-config");
+    run(&home, &["local-pool", "create-user", "di"], &[("AMPLIFY_AUTH_PASSWORD", PW)]);
+    let status = run(&home, &["local-pool", "status"], &[]);
+    let field = |name: &str| status.lines().find_map(|l| l.strip_prefix(name)).unwrap().to_owned();
+    let (pool_id, client_id) = (field("user pool: "), field("app client: "));
+    let mut server = Command::new(BIN)
+        .args(["local-pool", "start", "--port", "0"])
+        .env("AMPLIFY_AUTH_HOME", &home)
+        .env("LOCAL_POOL_QUIET", "1")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut server_lines = std::io::BufReader::new(server.stdout.take().unwrap()).lines();
+    let first = server_lines.next().unwrap().unwrap();
+    let pool = first.strip_prefix("local pool listening on ").unwrap().to_owned();
+    let callback = format!("http://127.0.0.1:{}/", free_port());
+    let logout = format!("http://127.0.0.1:{}/bye", free_port());
+    let scopes = ["openid", "aws.cognito.signin.user.admin"];
+    let update = serde_json::json!({
+        "UserPoolId": pool_id, "ClientId": client_id,
+        "CallbackURLs": [callback], "LogoutURLs": [logout],
+        "AllowedOAuthFlows": ["code"], "AllowedOAuthScopes": scopes,
+        "AllowedOAuthFlowsUserPoolClient": true, "SupportedIdentityProviders": ["COGNITO"],
+    });
+    assert_eq!(cognito_call(&pool, "UpdateUserPoolClient", &update), 200);
+    let outputs = serde_json::json!({ "version": "1.3", "auth": {
+        "user_pool_id": pool_id, "user_pool_client_id": client_id, "aws_region": "us-east-1",
+        "oauth": { "identity_providers": [], "domain": pool, "scopes": scopes, "response_type": "code",
+                   "redirect_sign_in_uri": [callback], "redirect_sign_out_uri": [logout] } } });
+    let config = home.join("amplify_outputs.json");
+    std::fs::write(&config, outputs.to_string()).unwrap();
+    // Point the CLI at the server as at Cognito: no local pool of its own.
+    let elsewhere = temp_dir("browser-sign-out-config-data");
+
+    let mut child = Command::new(BIN)
+        .args(["--config", config.to_str().unwrap(), "--endpoint", &pool, "--data-dir", elsewhere.to_str().unwrap()])
+        .args(["sign-in", "--browser", "--no-open", "--timeout", "60", "di"])
+        .env("LOCAL_POOL_QUIET", "1")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let url = lines.by_ref().map(|l| l.unwrap()).find(|l| l.starts_with("http://")).expect("the authorize URL");
+    assert_eq!(query_param(&url, "redirect_uri").as_deref(), Some(callback.as_str()), "{url}");
+    let (status, _, page) = http("GET", &url, None);
+    assert_eq!(status, 200, "{page}");
+    let marker = "name=\"request\" value=\"";
+    let start = page.find(marker).expect("the sign-in form") + marker.len();
+    let request = page[start..].split('"').next().unwrap().to_owned();
+    let form = format!("request={}&username=di&password={}", form_escape(&request), form_escape(PW));
+    let (status, location, body) = http("POST", &format!("{pool}/login"), Some(&form));
+    assert_eq!(status, 302, "{body}");
+    assert_eq!(http("GET", &location.unwrap(), None).0, 200);
+    let rest: Vec<String> = lines.map(|l| l.unwrap()).collect();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}\n{}", rest.join("\n"), String::from_utf8_lossy(&out.stderr));
+    let kept = std::fs::read_to_string(elsewhere.join(format!("oauth-{client_id}.json"))).unwrap();
+    assert!(kept.contains(&pool) && kept.contains(&logout) && !kept.contains("refresh"), "{kept}");
+
+    // Sign-out with the ids only: the kept settings supply the rest.
+    let ids = ["--user-pool-id", &pool_id, "--client-id", &client_id, "--endpoint", &pool];
+    let mut child = Command::new(BIN)
+        .args(ids)
+        .args(["--data-dir", elsewhere.to_str().unwrap(), "sign-out", "--no-open", "--timeout", "60"])
+        .env("LOCAL_POOL_QUIET", "1")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let url = lines.by_ref().map(|l| l.unwrap()).find(|l| l.starts_with("http://")).expect("the /logout URL");
+    assert!(url.starts_with(&format!("{pool}/logout?")), "{url}");
+    assert_eq!(query_param(&url, "client_id").as_deref(), Some(client_id.as_str()), "{url}");
+    assert_eq!(query_param(&url, "logout_uri").as_deref(), Some(logout.as_str()), "{url}");
+    let (status, location, body) = http("GET", &url, None);
+    assert_eq!(status, 302, "{body}");
+    assert_eq!(location.as_deref(), Some(logout.as_str()));
+    assert_eq!(http("GET", &logout, None).0, 200);
+    let rest: Vec<String> = lines.map(|l| l.unwrap()).collect();
+    let out = child.wait_with_output().unwrap();
+    let rest = rest.join("\n");
+    assert!(out.status.success(), "{rest}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(rest.contains("signed out (hosted UI too)"), "{rest}");
+    assert!(!elsewhere.join(format!("oauth-{client_id}.json")).exists());
+
+    assert!(Command::new("kill").args(["-INT", &server.id().to_string()]).status().unwrap().success());
+    assert!(server.wait().unwrap().success());
+    std::fs::remove_dir_all(&home).unwrap();
+    std::fs::remove_dir_all(&elsewhere).unwrap();
+}
