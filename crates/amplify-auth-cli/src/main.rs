@@ -630,9 +630,9 @@ async fn run(cli: Cli) -> Result<()> {
         || std::env::var_os("LOCAL_POOL_QUIET").is_some_and(|v| !v.is_empty());
     let spinning = pool_is_quiet && spinner::terminal_allows(io().json);
     spinner::enable(spinning);
-    if spinning {
-        // Ctrl-C during a wait erases the spinner and exits with 130.
-        spinner::install_interrupt_handler().context("installing the Ctrl-C handler")?;
+    if spinning && let Err(err) = spinner::install_interrupt_handler() {
+        // Ctrl-C then ends the process as usual (a frame may stay).
+        eprintln!("warning: no Ctrl-C handler: {err}");
     }
     let setup = session.oauth.take();
     let result = command(&session.auth, setup, cli.command).await;
