@@ -200,7 +200,7 @@ impl Auth {
             secret_hash: self.secret_hash_for(username)?,
             user_attributes: attributes(&options.user_attributes),
             validation_data: attributes(&options.validation_data),
-            client_metadata: options.client_metadata.clone(),
+            client_metadata: self.metadata_or(options.client_metadata.clone()),
             ..Default::default()
         };
         let out = self.shared.caller.call::<op::SignUp>(self.endpoint(), "signUp", &request).await?;
@@ -247,6 +247,7 @@ impl Auth {
             force_alias_creation: force_alias_creation.then_some(true),
             secret_hash: self.secret_hash_for(username)?,
             session,
+            client_metadata: self.metadata_or(None),
             ..Default::default()
         };
         let out = self.shared.caller.call::<op::ConfirmSignUp>(self.endpoint(), "confirmSignUp", &request).await?;
@@ -270,6 +271,7 @@ impl Auth {
             client_id: self.shared.config.client_id().into(),
             username: username.into(),
             secret_hash: self.secret_hash_for(username)?,
+            client_metadata: self.metadata_or(None),
             ..Default::default()
         };
         let out = self
@@ -336,6 +338,7 @@ impl Auth {
             client_id: self.shared.config.client_id().into(),
             username: username.into(),
             secret_hash: self.secret_hash_for(username)?,
+            client_metadata: self.metadata_or(None),
             ..Default::default()
         };
         let out = self.shared.caller.call::<op::ForgotPassword>(self.endpoint(), "resetPassword", &request).await?;
@@ -360,6 +363,7 @@ impl Auth {
             confirmation_code: code.trim().to_owned(),
             password: new_password.into(),
             secret_hash: self.secret_hash_for(username)?,
+            client_metadata: self.metadata_or(None),
             ..Default::default()
         };
         self.shared.caller.call::<op::ConfirmForgotPassword>(self.endpoint(), "confirmResetPassword", &request).await?;

@@ -160,6 +160,7 @@ impl AuthBuilder {
         let (hub, hub_key) = self.hub.unwrap_or_else(Hub::new_with_auth_key);
         let caller = Caller::new(transport, self.config.retry());
         Ok(Auth {
+            client_metadata: None,
             shared: Arc::new(Shared {
                 config: self.config,
                 caller,
@@ -197,6 +198,9 @@ impl AuthBuilder {
 #[derive(Clone)]
 pub struct Auth {
     pub(crate) shared: Arc<Shared>,
+    /// `ClientMetadata` for this handle's calls (see
+    /// [`Auth::with_client_metadata`]).
+    pub(crate) client_metadata: Option<Arc<BTreeMap<String, String>>>,
 }
 
 impl fmt::Debug for Auth {
@@ -248,7 +252,36 @@ impl Auth {
         &self.shared.store
     }
 
+    /// A handle on the same client (same session, storage and hub) whose
+    /// calls send `metadata` as `ClientMetadata` to your Lambda triggers,
+    /// wherever Cognito accepts it: `SignUp`, `ConfirmSignUp`,
+    /// `ResendConfirmationCode`, `ForgotPassword`, `ConfirmForgotPassword`,
+    /// `InitiateAuth`, `RespondToAuthChallenge`, `UpdateUserAttributes` and
+    /// `GetUserAttributeVerificationCode` (Amplify's per-call
+    /// `options.clientMetadata`). Metadata given in a call's own options
+    /// wins. Refreshes, which the session manager starts for every handle,
+    /// send none.
+    ///
+    /// ```no_run
+    /// # async fn demo(auth: amplify_auth::Auth) -> Result<(), amplify_auth::AuthError> {
+    /// use std::collections::BTreeMap;
+    ///
+    /// let with_source = auth.with_client_metadata(BTreeMap::from([("source".into(), "kiosk".into())]));
+    /// with_source.reset_password("alice").await?; // ForgotPassword carries {"source": "kiosk"}
+    /// # Ok(()) }
+    /// ```
+    #[must_use]
+    pub fn with_client_metadata(&self, metadata: BTreeMap<String, String>) -> Auth {
+        Auth { shared: self.shared.clone(), client_metadata: Some(Arc::new(metadata)) }
+    }
+
+    /// The call's own `ClientMetadata`, else this handle's.
+    pub(crate) fn metadata_or(&self, explicit: Option<BTreeMap<String, String>>) -> Option<BTreeMap<String, String>> {
+        explicit.or_else(|| self.client_metadata.as_deref().cloned())
+    }
+
     fn context(&self, login_id: &str, flow: AuthFlow, client_metadata: Option<BTreeMap<String, String>>) -> Context {
+        let client_metadata = self.metadata_or(client_metadata);
         let config = &self.shared.config;
         Context {
             pool_id: config.user_pool_id().to_owned(),
@@ -334,8 +367,9 @@ impl Auth {
     pub async fn confirm_sign_in(
         &self,
         challenge_response: &str,
-        options: ConfirmOptions,
+        mut options: ConfirmOptions,
     ) -> Result<SignInOutput, AuthError> {
+        options.client_metadata = self.metadata_or(options.client_metadata.take());
         let mut conversation = self.shared.conversation.lock().await;
         let mut machine = match conversation.take() {
             Some(m) => m,

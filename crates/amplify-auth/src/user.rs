@@ -139,7 +139,7 @@ impl Auth {
         let access_token = Sensitive::new(self.access_token().await?);
         let request = UpdateUserAttributesRequest {
             access_token,
-            client_metadata,
+            client_metadata: self.metadata_or(client_metadata),
             user_attributes: attributes
                 .iter()
                 .map(|(k, v)| AttributeType { name: k.clone(), value: Some(v.as_str().into()), ..Default::default() })
@@ -223,6 +223,7 @@ impl Auth {
         let request = GetUserAttributeVerificationCodeRequest {
             access_token,
             attribute_name: name.to_owned(),
+            client_metadata: self.metadata_or(None),
             ..Default::default()
         };
         let out = self

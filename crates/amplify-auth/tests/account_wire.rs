@@ -87,6 +87,11 @@ struct Case {
     errors: &'static [(&'static str, &'static str)],
 }
 
+/// A handle sending `ClientMetadata` `{"app": "wire"}` (`with_client_metadata`).
+fn meta(auth: &Auth) -> Auth {
+    auth.with_client_metadata(BTreeMap::from([("app".to_owned(), "wire".to_owned())]))
+}
+
 fn delivery() -> Value {
     json!({"AttributeName": "email", "DeliveryMedium": "EMAIL", "Destination": "a***@e***"})
 }
@@ -121,8 +126,9 @@ fn cases() -> Vec<Case> {
             call: |a| {
                 Box::pin(async move {
                     let attrs = BTreeMap::from([("email".to_owned(), "new@example.com".to_owned())]);
-                    let meta = BTreeMap::from([("k".to_owned(), "v".to_owned())]);
-                    a.update_user_attributes(&attrs, Some(meta)).await.map(drop)
+                    let own = BTreeMap::from([("k".to_owned(), "v".to_owned())]);
+                    // The call's own metadata wins over the handle's.
+                    meta(&a).update_user_attributes(&attrs, Some(own)).await.map(drop)
                 })
             },
             body: json!({"AccessToken": ACCESS, "UserAttributes": [{"Name": "email", "Value": "new@example.com"}],
@@ -148,8 +154,8 @@ fn cases() -> Vec<Case> {
         },
         Case {
             op: "GetUserAttributeVerificationCode",
-            call: |a| Box::pin(async move { a.send_user_attribute_verification_code("email").await.map(drop) }),
-            body: json!({"AccessToken": ACCESS, "AttributeName": "email"}),
+            call: |a| Box::pin(async move { meta(&a).send_user_attribute_verification_code("email").await.map(drop) }),
+            body: json!({"AccessToken": ACCESS, "AttributeName": "email", "ClientMetadata": {"app": "wire"}}),
             ok: json!({"CodeDeliveryDetails": delivery()}),
             errors: &[
                 ("LimitExceededException", "Attempt limit exceeded, please try after some time."),
@@ -265,8 +271,9 @@ fn cases() -> Vec<Case> {
         },
         Case {
             op: "ConfirmSignUp",
-            call: |a| Box::pin(async move { a.confirm_sign_up("bo", "112233", true).await.map(drop) }),
-            body: json!({"ClientId": CLIENT, "Username": "bo", "ConfirmationCode": "112233", "ForceAliasCreation": true}),
+            call: |a| Box::pin(async move { meta(&a).confirm_sign_up("bo", "112233", true).await.map(drop) }),
+            body: json!({"ClientId": CLIENT, "Username": "bo", "ConfirmationCode": "112233", "ForceAliasCreation": true,
+                "ClientMetadata": {"app": "wire"}}),
             ok: json!({}),
             errors: &[
                 ("CodeMismatchException", "Invalid verification code provided, please try again."),
@@ -277,8 +284,8 @@ fn cases() -> Vec<Case> {
         },
         Case {
             op: "ResendConfirmationCode",
-            call: |a| Box::pin(async move { a.resend_sign_up_code("bo").await.map(drop) }),
-            body: json!({"ClientId": CLIENT, "Username": "bo"}),
+            call: |a| Box::pin(async move { meta(&a).resend_sign_up_code("bo").await.map(drop) }),
+            body: json!({"ClientId": CLIENT, "Username": "bo", "ClientMetadata": {"app": "wire"}}),
             ok: json!({"CodeDeliveryDetails": delivery()}),
             errors: &[
                 ("LimitExceededException", "Attempt limit exceeded, please try after some time."),
@@ -287,8 +294,8 @@ fn cases() -> Vec<Case> {
         },
         Case {
             op: "ForgotPassword",
-            call: |a| Box::pin(async move { a.reset_password("bo").await.map(drop) }),
-            body: json!({"ClientId": CLIENT, "Username": "bo"}),
+            call: |a| Box::pin(async move { meta(&a).reset_password("bo").await.map(drop) }),
+            body: json!({"ClientId": CLIENT, "Username": "bo", "ClientMetadata": {"app": "wire"}}),
             ok: json!({"CodeDeliveryDetails": delivery()}),
             errors: &[
                 ("UserNotFoundException", "Username/client id combination not found."),
@@ -301,8 +308,9 @@ fn cases() -> Vec<Case> {
         },
         Case {
             op: "ConfirmForgotPassword",
-            call: |a| Box::pin(async move { a.confirm_reset_password("bo", "445566", "New-Pass-3").await }),
-            body: json!({"ClientId": CLIENT, "Username": "bo", "ConfirmationCode": "445566", "Password": "New-Pass-3"}),
+            call: |a| Box::pin(async move { meta(&a).confirm_reset_password("bo", "445566", "New-Pass-3").await }),
+            body: json!({"ClientId": CLIENT, "Username": "bo", "ConfirmationCode": "445566", "Password": "New-Pass-3",
+                "ClientMetadata": {"app": "wire"}}),
             ok: json!({}),
             errors: &[
                 ("CodeMismatchException", "Invalid verification code provided, please try again."),
