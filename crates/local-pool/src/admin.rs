@@ -35,39 +35,22 @@ impl Engine {
         let region = "us-east-1";
         let id = format!("{region}_{}", random_id(9, ID_ALPHABET));
         let now = EpochSeconds::from_secs(self.now());
-        let config = idp::UserPoolType {
+        let mut config = idp::UserPoolType {
             id: Some(id.clone()),
             name: Some(input.pool_name.clone()),
             arn: Some(format!("arn:aws:cognito-idp:{region}:000000000000:userpool/{id}")),
-            policies: Some(input.policies.clone().unwrap_or_else(|| idp::UserPoolPolicyType {
-                password_policy: Some(idp::PasswordPolicyType {
-                    minimum_length: Some(8),
-                    require_uppercase: Some(true),
-                    require_lowercase: Some(true),
-                    require_numbers: Some(true),
-                    require_symbols: Some(true),
-                    temporary_password_validity_days: Some(7),
-                    ..Default::default()
-                }),
-                ..Default::default()
-            })),
-            auto_verified_attributes: input.auto_verified_attributes.clone(),
             alias_attributes: input.alias_attributes.clone(),
             username_attributes: input.username_attributes.clone(),
             username_configuration: input.username_configuration.clone(),
-            mfa_configuration: input.mfa_configuration.clone().or(Some(idp::UserPoolMfaType::Off)),
             schema_attributes: input.schema.clone(),
-            device_configuration: input.device_configuration.clone(),
-            lambda_config: input.lambda_config.clone(),
-            admin_create_user_config: input.admin_create_user_config.clone(),
-            account_recovery_setting: input.account_recovery_setting.clone(),
             user_pool_tags: input.user_pool_tags.clone(),
-            deletion_protection: input.deletion_protection.clone(),
+            user_pool_tier: input.user_pool_tier.clone(),
             creation_date: Some(now.clone()),
             last_modified_date: Some(now),
             estimated_number_of_users: Some(0),
             ..Default::default()
         };
+        apply_pool_settings(&mut config, &updatable_pool_settings(&input))?;
         let pool = Pool {
             config: config.clone(),
             clients: BTreeMap::new(),
@@ -100,33 +83,7 @@ impl Engine {
         let mut state = self.lock();
         let pool = Engine::pool_mut(&mut state, &input.user_pool_id)?;
         let c = &mut pool.config;
-        if input.policies.is_some() {
-            c.policies = input.policies.clone();
-        }
-        if input.auto_verified_attributes.is_some() {
-            c.auto_verified_attributes = input.auto_verified_attributes.clone();
-        }
-        if input.mfa_configuration.is_some() {
-            c.mfa_configuration = input.mfa_configuration.clone();
-        }
-        if input.device_configuration.is_some() {
-            c.device_configuration = input.device_configuration.clone();
-        }
-        if input.lambda_config.is_some() {
-            c.lambda_config = input.lambda_config.clone();
-        }
-        if input.admin_create_user_config.is_some() {
-            c.admin_create_user_config = input.admin_create_user_config.clone();
-        }
-        if input.account_recovery_setting.is_some() {
-            c.account_recovery_setting = input.account_recovery_setting.clone();
-        }
-        if input.user_pool_tags.is_some() {
-            c.user_pool_tags = input.user_pool_tags.clone();
-        }
-        if input.deletion_protection.is_some() {
-            c.deletion_protection = input.deletion_protection.clone();
-        }
+        apply_pool_settings(c, &input)?;
         c.last_modified_date = Some(now);
         self.mark_dirty();
         Ok(Default::default())
@@ -169,32 +126,15 @@ impl Engine {
         let now = EpochSeconds::from_secs(self.now());
         let client_id = random_id(26, b"abcdefghijklmnopqrstuvwxyz0123456789");
         let secret = (input.generate_secret == Some(true)).then(|| base64url(&random_bytes::<39>()).to_lowercase());
-        let client = idp::UserPoolClientType {
+        let mut client = idp::UserPoolClientType {
             user_pool_id: Some(input.user_pool_id.clone()),
-            client_name: Some(input.client_name.clone()),
             client_id: Some(client_id.clone().into()),
             client_secret: secret.map(Into::into),
             creation_date: Some(now.clone()),
             last_modified_date: Some(now),
-            refresh_token_validity: input.refresh_token_validity.or(Some(30)),
-            access_token_validity: input.access_token_validity,
-            id_token_validity: input.id_token_validity,
-            token_validity_units: input.token_validity_units.clone(),
-            read_attributes: input.read_attributes.clone(),
-            write_attributes: input.write_attributes.clone(),
-            explicit_auth_flows: input.explicit_auth_flows.clone(),
-            supported_identity_providers: input.supported_identity_providers.clone(),
-            callback_ur_ls: input.callback_ur_ls.clone(),
-            logout_ur_ls: input.logout_ur_ls.clone(),
-            default_redirect_uri: input.default_redirect_uri.clone(),
-            allowed_o_auth_flows: input.allowed_o_auth_flows.clone(),
-            allowed_o_auth_scopes: input.allowed_o_auth_scopes.clone(),
-            allowed_o_auth_flows_user_pool_client: input.allowed_o_auth_flows_user_pool_client,
-            prevent_user_existence_errors: input.prevent_user_existence_errors.clone(),
-            enable_token_revocation: input.enable_token_revocation.or(Some(true)),
-            auth_session_validity: input.auth_session_validity.or(Some(3)),
             ..Default::default()
         };
+        apply_client_settings(&mut client, &updatable_client_settings(&input))?;
         let mut state = self.lock();
         Engine::pool_mut(&mut state, &input.user_pool_id)?.clients.insert(client_id, client.clone());
         self.mark_dirty();
@@ -221,29 +161,7 @@ impl Engine {
         let pool = Engine::pool_mut(&mut state, &input.user_pool_id)?;
         let client =
             pool.clients.get_mut(input.client_id.expose()).ok_or_else(|| Fail::no_client(input.client_id.expose()))?;
-        macro_rules! set {
-            ($($field:ident),*) => { $(if input.$field.is_some() { client.$field = input.$field.clone(); })* };
-        }
-        set!(
-            client_name,
-            refresh_token_validity,
-            access_token_validity,
-            id_token_validity,
-            token_validity_units,
-            read_attributes,
-            write_attributes,
-            explicit_auth_flows,
-            supported_identity_providers,
-            callback_ur_ls,
-            logout_ur_ls,
-            default_redirect_uri,
-            allowed_o_auth_flows,
-            allowed_o_auth_scopes,
-            allowed_o_auth_flows_user_pool_client,
-            prevent_user_existence_errors,
-            enable_token_revocation,
-            auth_session_validity
-        );
+        apply_client_settings(client, &input)?;
         client.last_modified_date = Some(now);
         let client = client.clone();
         self.mark_dirty();
@@ -422,6 +340,194 @@ impl Engine {
         let (users, next) = page(&all, input.limit, input.next_token.as_deref())?;
         Ok(idp::ListUsersInGroupResponse { users: Some(users), next_token: next, ..Default::default() })
     }
+}
+
+/// The password policy of a pool created without one (Cognito's default).
+fn default_password_policy() -> idp::PasswordPolicyType {
+    idp::PasswordPolicyType {
+        minimum_length: Some(8),
+        require_uppercase: Some(true),
+        require_lowercase: Some(true),
+        require_numbers: Some(true),
+        require_symbols: Some(true),
+        temporary_password_validity_days: Some(7),
+        ..Default::default()
+    }
+}
+
+/// The members of a `CreateUserPool` request that `UpdateUserPool` can
+/// change, as the update request that would set them.
+fn updatable_pool_settings(input: &idp::CreateUserPoolRequest) -> idp::UpdateUserPoolRequest {
+    idp::UpdateUserPoolRequest {
+        account_recovery_setting: input.account_recovery_setting.clone(),
+        acr_configuration: input.acr_configuration.clone(),
+        admin_create_user_config: input.admin_create_user_config.clone(),
+        auto_verified_attributes: input.auto_verified_attributes.clone(),
+        dcr_configuration: input.dcr_configuration.clone(),
+        deletion_protection: input.deletion_protection.clone(),
+        device_configuration: input.device_configuration.clone(),
+        email_configuration: input.email_configuration.clone(),
+        email_verification_message: input.email_verification_message.clone(),
+        email_verification_subject: input.email_verification_subject.clone(),
+        issuer_configuration: input.issuer_configuration.clone(),
+        key_configuration: input.key_configuration.clone(),
+        lambda_config: input.lambda_config.clone(),
+        mfa_configuration: input.mfa_configuration.clone(),
+        policies: input.policies.clone(),
+        sms_authentication_message: input.sms_authentication_message.clone(),
+        sms_configuration: input.sms_configuration.clone(),
+        sms_verification_message: input.sms_verification_message.clone(),
+        user_attribute_update_settings: input.user_attribute_update_settings.clone(),
+        user_pool_add_ons: input.user_pool_add_ons.clone(),
+        verification_message_template: input.verification_message_template.clone(),
+        ..Default::default()
+    }
+}
+
+/// Sets every setting `UpdateUserPool` can change to the request's value,
+/// or to what `CreateUserPool` gives when the request omits it: as on
+/// Cognito, an update replaces the pool's settings instead of merging into
+/// them. Left alone: the id, the sign-in attributes (`UsernameAttributes`,
+/// `AliasAttributes`), `UsernameConfiguration` and the schema, which Cognito
+/// does not let an update change; the name, tags and feature plan unless
+/// given (they have no default to go back to).
+fn apply_pool_settings(c: &mut idp::UserPoolType, s: &idp::UpdateUserPoolRequest) -> OpResult<()> {
+    if s.pool_name.as_deref().is_some_and(str::is_empty) {
+        return Err(Fail::invalid("PoolName must not be empty"));
+    }
+    if let Some(name) = &s.pool_name {
+        c.name = Some(name.clone());
+    }
+    if s.user_pool_tags.is_some() {
+        c.user_pool_tags = s.user_pool_tags.clone();
+    }
+    if s.user_pool_tier.is_some() {
+        c.user_pool_tier = s.user_pool_tier.clone();
+    }
+    let mut policies = s.policies.clone().unwrap_or_default();
+    policies.password_policy.get_or_insert_with(default_password_policy);
+    c.policies = Some(policies);
+    c.mfa_configuration = Some(s.mfa_configuration.clone().unwrap_or(idp::UserPoolMfaType::Off));
+    c.account_recovery_setting = s.account_recovery_setting.clone();
+    c.acr_configuration = s.acr_configuration.clone();
+    c.admin_create_user_config = s.admin_create_user_config.clone();
+    c.auto_verified_attributes = s.auto_verified_attributes.clone();
+    c.dcr_configuration = s.dcr_configuration.clone();
+    c.deletion_protection = s.deletion_protection.clone();
+    c.device_configuration = s.device_configuration.clone();
+    c.email_configuration = s.email_configuration.clone();
+    c.email_verification_message = s.email_verification_message.clone();
+    c.email_verification_subject = s.email_verification_subject.clone();
+    c.issuer_configuration = s.issuer_configuration.clone();
+    c.key_configuration = s.key_configuration.clone();
+    c.lambda_config = s.lambda_config.clone();
+    c.sms_authentication_message = s.sms_authentication_message.clone();
+    c.sms_configuration = s.sms_configuration.clone();
+    c.sms_verification_message = s.sms_verification_message.clone();
+    c.user_attribute_update_settings = s.user_attribute_update_settings.clone();
+    c.user_pool_add_ons = s.user_pool_add_ons.clone();
+    c.verification_message_template = s.verification_message_template.clone();
+    Ok(())
+}
+
+/// The members of a `CreateUserPoolClient` request that
+/// `UpdateUserPoolClient` can change, as the update request that would set
+/// them (`GenerateSecret` is not one: a client keeps its secret or lack of one).
+fn updatable_client_settings(input: &idp::CreateUserPoolClientRequest) -> idp::UpdateUserPoolClientRequest {
+    idp::UpdateUserPoolClientRequest {
+        user_pool_id: input.user_pool_id.clone(),
+        client_name: Some(input.client_name.clone()),
+        access_token_validity: input.access_token_validity,
+        allowed_o_auth_flows: input.allowed_o_auth_flows.clone(),
+        allowed_o_auth_flows_user_pool_client: input.allowed_o_auth_flows_user_pool_client,
+        allowed_o_auth_scopes: input.allowed_o_auth_scopes.clone(),
+        analytics_configuration: input.analytics_configuration.clone(),
+        auth_session_validity: input.auth_session_validity,
+        callback_ur_ls: input.callback_ur_ls.clone(),
+        default_redirect_uri: input.default_redirect_uri.clone(),
+        enable_propagate_additional_user_context_data: input.enable_propagate_additional_user_context_data,
+        enable_token_revocation: input.enable_token_revocation,
+        explicit_auth_flows: input.explicit_auth_flows.clone(),
+        id_token_validity: input.id_token_validity,
+        logout_ur_ls: input.logout_ur_ls.clone(),
+        prevent_user_existence_errors: input.prevent_user_existence_errors.clone(),
+        read_attributes: input.read_attributes.clone(),
+        refresh_token_rotation: input.refresh_token_rotation.clone(),
+        refresh_token_validity: input.refresh_token_validity,
+        supported_identity_providers: input.supported_identity_providers.clone(),
+        token_validity_units: input.token_validity_units.clone(),
+        write_attributes: input.write_attributes.clone(),
+        ..Default::default()
+    }
+}
+
+/// Checks an app client's OAuth settings as Cognito does on both
+/// `CreateUserPoolClient` and `UpdateUserPoolClient`.
+fn validate_client_settings(s: &idp::UpdateUserPoolClientRequest) -> OpResult<()> {
+    let flows = s.allowed_o_auth_flows.as_deref().unwrap_or_default();
+    let browser = flows.iter().any(|f| matches!(f, idp::OAuthFlowType::Code | idp::OAuthFlowType::Implicit));
+    if browser && flows.iter().any(|f| matches!(f, idp::OAuthFlowType::ClientCredentials)) {
+        return Err(Fail::new(
+            ErrorCode::InvalidOAuthFlowException,
+            "client_credentials flow can not be selected along with code flow or implicit flow.",
+        ));
+    }
+    if browser && s.callback_ur_ls.as_deref().unwrap_or_default().is_empty() {
+        return Err(Fail::new(
+            ErrorCode::InvalidOAuthFlowException,
+            "CallbackUrls can not be empty when code flow or implicit flow is selected.",
+        ));
+    }
+    if let Some(default) = &s.default_redirect_uri
+        && !s.callback_ur_ls.iter().flatten().any(|u| u == default)
+    {
+        return Err(Fail::invalid("DefaultRedirectURI must be one of the CallbackURLs."));
+    }
+    if s.allowed_o_auth_flows_user_pool_client == Some(true)
+        && (flows.is_empty() || s.allowed_o_auth_scopes.as_deref().unwrap_or_default().is_empty())
+    {
+        return Err(Fail::new(
+            ErrorCode::InvalidOAuthFlowException,
+            "AllowedOAuthFlows and AllowedOAuthScopes are required when the client is allowed to use OAuth flows.",
+        ));
+    }
+    Ok(())
+}
+
+/// Checks `s` (as [`validate_client_settings`]) and sets every setting
+/// `UpdateUserPoolClient` can change to its value, or to what
+/// `CreateUserPoolClient` gives when it is omitted: as on Cognito, an update
+/// replaces the client's settings instead of merging into them. Left alone:
+/// the pool, the id, the secret and the creation date; the name unless given
+/// (Cognito keeps it, and it has no default).
+fn apply_client_settings(c: &mut idp::UserPoolClientType, s: &idp::UpdateUserPoolClientRequest) -> OpResult<()> {
+    validate_client_settings(s)?;
+    if let Some(name) = &s.client_name {
+        c.client_name = Some(name.clone());
+    }
+    c.refresh_token_validity = s.refresh_token_validity.or(Some(30));
+    c.access_token_validity = s.access_token_validity;
+    c.id_token_validity = s.id_token_validity;
+    c.token_validity_units = s.token_validity_units.clone();
+    c.read_attributes = s.read_attributes.clone();
+    c.write_attributes = s.write_attributes.clone();
+    // None: ALLOW_USER_SRP_AUTH, ALLOW_REFRESH_TOKEN_AUTH and ALLOW_CUSTOM_AUTH
+    // (see `auth::flow_allowed`), Cognito's default.
+    c.explicit_auth_flows = s.explicit_auth_flows.clone();
+    c.supported_identity_providers = s.supported_identity_providers.clone();
+    c.callback_ur_ls = s.callback_ur_ls.clone();
+    c.logout_ur_ls = s.logout_ur_ls.clone();
+    c.default_redirect_uri = s.default_redirect_uri.clone();
+    c.allowed_o_auth_flows = s.allowed_o_auth_flows.clone();
+    c.allowed_o_auth_scopes = s.allowed_o_auth_scopes.clone();
+    c.allowed_o_auth_flows_user_pool_client = s.allowed_o_auth_flows_user_pool_client;
+    c.analytics_configuration = s.analytics_configuration.clone();
+    c.enable_propagate_additional_user_context_data = s.enable_propagate_additional_user_context_data;
+    c.prevent_user_existence_errors = s.prevent_user_existence_errors.clone();
+    c.refresh_token_rotation = s.refresh_token_rotation.clone();
+    c.enable_token_revocation = s.enable_token_revocation.or(Some(true));
+    c.auth_session_validity = s.auth_session_validity.or(Some(3));
+    Ok(())
 }
 
 /// `email = "a@b.c"` or `email ^= "a"` (ListUsers' filter syntax).

@@ -1075,9 +1075,12 @@ async fn several_factors_mean_select_mfa_type_unless_one_is_preferred() {
 async fn remembered_devices_sign_in_with_device_srp_and_skip_mfa() {
     let pool = LocalPool::start().await.unwrap();
     let (pool_id, client_id) = mfa_pool(&pool, idp::UserPoolMfaType::Optional, false, true, false);
+    // UpdateUserPool replaces every setting: restate those mfa_pool made.
     pool.engine()
         .call::<op::UpdateUserPool>(idp::UpdateUserPoolRequest {
             user_pool_id: pool_id.clone(),
+            mfa_configuration: Some(idp::UserPoolMfaType::Optional),
+            auto_verified_attributes: Some(vec![idp::VerifiedAttributeType::Email]),
             device_configuration: Some(idp::DeviceConfigurationType {
                 challenge_required_on_new_device: Some(true),
                 device_only_remembered_on_user_prompt: Some(false),

@@ -128,11 +128,15 @@ struct Setup {
 async fn setup_with(secret: bool, flows: &[OAuthFlowType]) -> (Setup, Option<String>) {
     let pool = LocalPool::start().await.unwrap();
     let pool_id = pool.create_pool("hosted").unwrap();
-    let client = pool.create_client(&pool_id, ClientOptions { secret, ..ClientOptions::default() }).unwrap();
+    let options = ClientOptions { secret, ..ClientOptions::default() };
+    let explicit_auth_flows = options.explicit_auth_flows.iter().map(|f| f.as_str().into()).collect();
+    let client = pool.create_client(&pool_id, options).unwrap();
+    // UpdateUserPoolClient replaces every setting: restate the sign-in flows.
     pool.engine()
         .call::<op::UpdateUserPoolClient>(idp::UpdateUserPoolClientRequest {
             user_pool_id: pool_id.clone(),
             client_id: client.client_id.as_str().into(),
+            explicit_auth_flows: Some(explicit_auth_flows),
             callback_ur_ls: Some(vec![CALLBACK.into()]),
             logout_ur_ls: Some(vec![LOGOUT.into()]),
             allowed_o_auth_flows: Some(flows.to_vec()),
