@@ -88,6 +88,37 @@ fn query_escape(s: &str) -> String {
         .collect()
 }
 
+/// An UpdateUserPoolClient request that sets every updatable setting to
+/// what `client` (a DescribeUserPoolClient answer) has.
+fn update_request(ids: &Ids, client: idp::UserPoolClientType) -> idp::UpdateUserPoolClientRequest {
+    idp::UpdateUserPoolClientRequest {
+        user_pool_id: ids.pool_id.clone(),
+        client_id: ids.client_id.as_str().into(),
+        client_name: client.client_name,
+        access_token_validity: client.access_token_validity,
+        allowed_o_auth_flows: client.allowed_o_auth_flows,
+        allowed_o_auth_flows_user_pool_client: client.allowed_o_auth_flows_user_pool_client,
+        allowed_o_auth_scopes: client.allowed_o_auth_scopes,
+        analytics_configuration: client.analytics_configuration,
+        auth_session_validity: client.auth_session_validity,
+        callback_ur_ls: client.callback_ur_ls,
+        default_redirect_uri: client.default_redirect_uri,
+        enable_propagate_additional_user_context_data: client.enable_propagate_additional_user_context_data,
+        enable_token_revocation: client.enable_token_revocation,
+        explicit_auth_flows: client.explicit_auth_flows,
+        id_token_validity: client.id_token_validity,
+        logout_ur_ls: client.logout_ur_ls,
+        prevent_user_existence_errors: client.prevent_user_existence_errors,
+        read_attributes: client.read_attributes,
+        refresh_token_rotation: client.refresh_token_rotation,
+        refresh_token_validity: client.refresh_token_validity,
+        supported_identity_providers: client.supported_identity_providers,
+        token_validity_units: client.token_validity_units,
+        write_attributes: client.write_attributes,
+        ..Default::default()
+    }
+}
+
 fn fail(err: local_pool::Fail) -> anyhow::Error {
     anyhow::anyhow!("local pool: {err:?}")
 }
@@ -210,41 +241,49 @@ impl Local {
             }
             providers.push(name.to_owned());
         }
-        let request = idp::UpdateUserPoolClientRequest {
-            user_pool_id: self.ids.pool_id.clone(),
-            client_id: self.ids.client_id.as_str().into(),
-            callback_ur_ls: Some(vec![redirect_uri.to_owned()]),
-            logout_ur_ls: Some(vec![redirect_uri.to_owned()]),
-            allowed_o_auth_flows: Some(vec![idp::OAuthFlowType::Code]),
-            allowed_o_auth_scopes: Some(scopes.to_vec()),
-            allowed_o_auth_flows_user_pool_client: Some(true),
-            supported_identity_providers: Some(providers),
-            ..Default::default()
-        };
-        match &self.pool {
-            Some(pool) => {
-                pool.engine().call::<op::UpdateUserPoolClient>(request).map_err(fail)?;
-            }
-            None => {
-                let body = serde_json::to_string(&request)?;
-                http_post(&self.endpoint, "AWSCognitoIdentityProviderService.UpdateUserPoolClient", &body)?;
-            }
-        }
-        Ok(())
+        self.update_client(|request| {
+            request.callback_ur_ls = Some(vec![redirect_uri.to_owned()]);
+            request.logout_ur_ls = Some(vec![redirect_uri.to_owned()]);
+            request.default_redirect_uri = None;
+            request.allowed_o_auth_flows = Some(vec![idp::OAuthFlowType::Code]);
+            request.allowed_o_auth_scopes = Some(scopes.to_vec());
+            request.allowed_o_auth_flows_user_pool_client = Some(true);
+            request.supported_identity_providers = Some(providers);
+        })
     }
 
     /// Lets the app client send the hosted UI's sign-out back to
     /// `logout_uri` (a loopback URL of this process): its only logout URL
-    /// from now on. The local pool updates only the settings given (unlike
-    /// Cognito's UpdateUserPoolClient, which resets the others), so the
-    /// callback URL, flows and scopes stay as the sign-in left them.
+    /// from now on. The callback URL, flows and scopes stay as the sign-in
+    /// left them (sent back unchanged, see [`Local::update_client`]).
     pub(crate) fn allow_logout(&self, logout_uri: &str) -> Result<()> {
-        let request = idp::UpdateUserPoolClientRequest {
+        self.update_client(|request| request.logout_ur_ls = Some(vec![logout_uri.to_owned()]))
+    }
+
+    /// Changes the app client's settings as a Cognito user must: describes
+    /// the client, lets `change` edit every updatable setting, and sends all
+    /// of them back (UpdateUserPoolClient resets any setting it is not given,
+    /// on Cognito and on the local pool alike).
+    fn update_client(&self, change: impl FnOnce(&mut idp::UpdateUserPoolClientRequest)) -> Result<()> {
+        let describe = idp::DescribeUserPoolClientRequest {
             user_pool_id: self.ids.pool_id.clone(),
             client_id: self.ids.client_id.as_str().into(),
-            logout_ur_ls: Some(vec![logout_uri.to_owned()]),
             ..Default::default()
         };
+        let current = match &self.pool {
+            Some(pool) => pool.engine().call::<op::DescribeUserPoolClient>(describe).map_err(fail)?,
+            None => {
+                let body = serde_json::to_string(&describe)?;
+                let answer =
+                    http_post(&self.endpoint, "AWSCognitoIdentityProviderService.DescribeUserPoolClient", &body)?;
+                serde_json::from_str::<idp::DescribeUserPoolClientResponse>(&answer)
+                    .context("reading DescribeUserPoolClient's answer")?
+            }
+        }
+        .user_pool_client
+        .context("DescribeUserPoolClient answered no client")?;
+        let mut request = update_request(&self.ids, current);
+        change(&mut request);
         match &self.pool {
             Some(pool) => {
                 pool.engine().call::<op::UpdateUserPoolClient>(request).map_err(fail)?;

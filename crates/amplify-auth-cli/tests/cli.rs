@@ -718,6 +718,14 @@ fn sign_out_after_a_browser_sign_in_ends_the_hosted_ui_session() {
     // Signed out: the next sign-out is the ordinary one.
     let out = run(&home, &["sign-out"], &[]);
     assert!(out.contains("signed out") && !out.contains("/logout"), "{out}");
+    // The browser sign-in and sign-out sent the client's settings back whole
+    // (UpdateUserPoolClient resets what it is not given): its sign-in flows
+    // beyond the defaults still work.
+    for flow in [&["--flow", "USER_PASSWORD_AUTH"][..], &["--flow", "USER_AUTH", "--preferred-challenge", "PASSWORD"]] {
+        let out = run(&home, &[&["sign-in", "bo"], flow].concat(), &[("AMPLIFY_AUTH_PASSWORD", PW)]);
+        assert!(out.contains("isSignedIn: true"), "{flow:?}: {out}");
+        run(&home, &["sign-out"], &[]);
+    }
 
     // JSON: the URL first, then the result with whether the browser came back.
     browser_sign_in(&home, "bo");
