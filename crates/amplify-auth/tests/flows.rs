@@ -422,6 +422,8 @@ async fn remembered_devices_still_need_mfa_unless_the_pool_lets_them_replace_it(
         .engine()
         .call::<idp::operation::UpdateUserPool>(idp::UpdateUserPoolRequest {
             user_pool_id: env.pool_id.clone(),
+            // UpdateUserPool replaces every setting: restate create_pool's.
+            auto_verified_attributes: Some(vec![idp::VerifiedAttributeType::Email]),
             device_configuration: Some(idp::DeviceConfigurationType {
                 challenge_required_on_new_device: Some(false),
                 device_only_remembered_on_user_prompt: Some(false),

@@ -89,13 +89,16 @@ async fn browser_sign_in(pool_url: &str, authorize_url: &str, username: &str, pa
 }
 
 /// A pool whose client allows the code flow to `redirect`, and a client
-/// configured for it.
+/// configured for it. (UpdateUserPoolClient replaces every setting: the
+/// sign-in flows `Env::new` gave the client are restated.)
 fn oauth_client(env: &Env, redirect: &str) -> Auth {
+    let flows = local_pool::ClientOptions::default().explicit_auth_flows;
     env.pool
         .engine()
         .call::<op::UpdateUserPoolClient>(idp::UpdateUserPoolClientRequest {
             user_pool_id: env.pool_id.clone(),
             client_id: env.client_id.as_str().into(),
+            explicit_auth_flows: Some(flows.iter().map(|f| f.as_str().into()).collect()),
             callback_ur_ls: Some(vec![redirect.to_owned()]),
             logout_ur_ls: Some(vec![redirect.to_owned()]),
             allowed_o_auth_flows: Some(vec![OAuthFlowType::Code]),
