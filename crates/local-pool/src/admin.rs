@@ -44,7 +44,6 @@ impl Engine {
             username_configuration: input.username_configuration.clone(),
             schema_attributes: input.schema.clone(),
             user_pool_tags: input.user_pool_tags.clone(),
-            user_pool_tier: input.user_pool_tier.clone(),
             creation_date: Some(now.clone()),
             last_modified_date: Some(now),
             estimated_number_of_users: Some(0),
@@ -379,6 +378,7 @@ fn updatable_pool_settings(input: &idp::CreateUserPoolRequest) -> idp::UpdateUse
         sms_verification_message: input.sms_verification_message.clone(),
         user_attribute_update_settings: input.user_attribute_update_settings.clone(),
         user_pool_add_ons: input.user_pool_add_ons.clone(),
+        user_pool_tier: input.user_pool_tier.clone(),
         verification_message_template: input.verification_message_template.clone(),
         ..Default::default()
     }
@@ -389,8 +389,8 @@ fn updatable_pool_settings(input: &idp::CreateUserPoolRequest) -> idp::UpdateUse
 /// Cognito, an update replaces the pool's settings instead of merging into
 /// them. Left alone: the id, the sign-in attributes (`UsernameAttributes`,
 /// `AliasAttributes`), `UsernameConfiguration` and the schema, which Cognito
-/// does not let an update change; the name, tags and feature plan unless
-/// given (they have no default to go back to).
+/// does not let an update change; the name and tags unless given (they
+/// have no default to go back to).
 fn apply_pool_settings(c: &mut idp::UserPoolType, s: &idp::UpdateUserPoolRequest) -> OpResult<()> {
     if s.pool_name.as_deref().is_some_and(str::is_empty) {
         return Err(Fail::invalid("PoolName must not be empty"));
@@ -400,9 +400,6 @@ fn apply_pool_settings(c: &mut idp::UserPoolType, s: &idp::UpdateUserPoolRequest
     }
     if s.user_pool_tags.is_some() {
         c.user_pool_tags = s.user_pool_tags.clone();
-    }
-    if s.user_pool_tier.is_some() {
-        c.user_pool_tier = s.user_pool_tier.clone();
     }
     let mut policies = s.policies.clone().unwrap_or_default();
     policies.password_policy.get_or_insert_with(default_password_policy);
@@ -427,6 +424,8 @@ fn apply_pool_settings(c: &mut idp::UserPoolType, s: &idp::UpdateUserPoolRequest
     c.user_attribute_update_settings = s.user_attribute_update_settings.clone();
     c.user_pool_add_ons = s.user_pool_add_ons.clone();
     c.verification_message_template = s.verification_message_template.clone();
+    // "Defaults to ESSENTIALS" (left unset, as create leaves it).
+    c.user_pool_tier = s.user_pool_tier.clone();
     Ok(())
 }
 

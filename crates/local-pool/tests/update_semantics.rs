@@ -324,6 +324,7 @@ async fn a_pool_update_with_one_member_resets_the_others_and_keeps_the_immutable
             email_verification_message: Some("Your code: {####}".into()),
             email_verification_subject: Some("Code".into()),
             deletion_protection: Some(idp::DeletionProtectionType::Active),
+            user_pool_tier: Some(idp::UserPoolTierType::Plus),
             ..Default::default()
         })
         .unwrap()
@@ -374,6 +375,8 @@ async fn a_pool_update_with_one_member_resets_the_others_and_keeps_the_immutable
     assert_eq!(after.email_verification_message, None);
     assert_eq!(after.email_verification_subject, None);
     assert_eq!(after.deletion_protection, None);
+    assert_eq!(created.user_pool_tier, Some(idp::UserPoolTierType::Plus));
+    assert_eq!(after.user_pool_tier, plain.user_pool_tier);
     assert_eq!(after.auto_verified_attributes, Some(vec![idp::VerifiedAttributeType::Email]));
     // Kept: what an update cannot change, and the name and tags it did not give.
     assert_eq!(after.id, created.id);
