@@ -27,9 +27,18 @@
 //! password sign-in; Cancel sends `error=access_denied` to the app. The
 //! sign-in page links to the client's providers ("Continue with Google").
 //!
+//! A successful sign-in on the page (password or mock provider) starts a
+//! hosted-UI session, as Cognito's `cognito` cookie does: an `HttpOnly`,
+//! `SameSite=Lax` cookie per user pool holding an opaque random id that maps
+//! (in memory only) to the pool, the user and the sign-in time, for one hour
+//! on the engine's clock. A later `/oauth2/authorize` for the same pool,
+//! without an `identity_provider`, answers straight away with a code (or
+//! tokens) while the session lasts; `prompt=login` (and `select_account`,
+//! `consent`) shows the page anyway, `prompt=none` answers from the session
+//! or with `error=login_required`. `/logout` ends the session.
+//!
 //! Not here yet: MFA and new-password steps on the page (the page says so),
-//! sign-up from the page, a hosted-UI session cookie (so `prompt=none`
-//! always answers `login_required`), and attribute mapping beyond email.
+//! sign-up from the page, and attribute mapping beyond email.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
@@ -50,6 +59,8 @@ const CODE_LIFETIME: i64 = 300;
 const REQUEST_LIFETIME: i64 = 3600;
 /// Bound on the in-memory maps (old entries are dropped first).
 const MAX_PENDING: usize = 10_000;
+/// How long a hosted-UI session lasts (Cognito's session cookie: 1 hour).
+const SESSION_LIFETIME: i64 = 3600;
 
 /// In-flight hosted-UI state: sign-in pages shown and codes issued. Kept in
 /// memory only (a restarted pool forgets them, as it forgets SRP rounds).
@@ -64,6 +75,17 @@ struct HostedState {
     requests: HashMap<String, AuthorizeRequest>,
     /// Authorization code → its grant.
     codes: HashMap<String, CodeGrant>,
+    /// Session id (the cookie's value) → the hosted-UI session.
+    sessions: HashMap<String, HostedSession>,
+}
+
+/// A hosted-UI session: who signed in to which pool's page, and when.
+#[derive(Debug, Clone)]
+struct HostedSession {
+    pool_id: String,
+    user_key: String,
+    auth_time: i64,
+    expires: i64,
 }
 
 /// A validated `/oauth2/authorize` request.
@@ -81,6 +103,11 @@ struct AuthorizeRequest {
     /// The federated provider (by name) the sign-in goes through; `None`
     /// for the pool's own page.
     provider: Option<String>,
+    /// Whether `provider` was named in the authorize request itself (rather
+    /// than chosen later on the sign-in page).
+    named_provider: bool,
+    /// `prompt` (lower-cased, space-separated values).
+    prompt: Vec<String>,
     /// The federated providers the sign-in page offers (registered on the
     /// pool and supported by the client), as Cognito's page lists them.
     choices: Vec<String>,
@@ -142,12 +169,12 @@ pub(crate) async fn handle(engine: &Engine, hosted: &Hosted, req: Request<Incomi
         Bytes::new()
     };
     match (method, path.as_str()) {
-        (Method::GET, "/oauth2/authorize") | (Method::GET, "/login") => authorize(engine, hosted, &query),
+        (Method::GET, "/oauth2/authorize") | (Method::GET, "/login") => authorize(engine, hosted, &headers, &query),
         (Method::POST, "/login") => {
             if !is_form(&headers) {
                 return error_page(StatusCode::BAD_REQUEST, "invalid_request", "The form must be URL-encoded.");
             }
-            login(engine, hosted, &parse_form(&String::from_utf8_lossy(&body)))
+            login(engine, hosted, &headers, &parse_form(&String::from_utf8_lossy(&body)))
         }
         (Method::POST, "/oauth2/token") => {
             if !is_form(&headers) {
@@ -170,12 +197,12 @@ pub(crate) async fn handle(engine: &Engine, hosted: &Hosted, req: Request<Incomi
             }
             revoke(engine, &headers, &parse_form(&String::from_utf8_lossy(&body)))
         }
-        (Method::GET, "/logout") => logout(engine, &query),
+        (Method::GET, "/logout") => logout(engine, hosted, &headers, &query),
         (Method::POST, "/oauth2/idpresponse") => {
             if !is_form(&headers) {
                 return error_page(StatusCode::BAD_REQUEST, "invalid_request", "The form must be URL-encoded.");
             }
-            idp_response(engine, hosted, &parse_form(&String::from_utf8_lossy(&body)))
+            idp_response(engine, hosted, &headers, &parse_form(&String::from_utf8_lossy(&body)))
         }
         (Method::GET, p) if p.starts_with(MOCK_IDP_PREFIX) => mock_idp_page(engine, hosted, p, &query),
         _ => {
@@ -197,13 +224,40 @@ enum Refusal {
     Redirect(&'static str, String),
 }
 
-fn authorize(engine: &Engine, hosted: &Hosted, query: &BTreeMap<String, String>) -> Reply {
+fn authorize(engine: &Engine, hosted: &Hosted, headers: &HeaderMap, query: &BTreeMap<String, String>) -> Reply {
     let get = |k: &str| query.get(k).filter(|v| !v.is_empty()).cloned();
     let redirect_uri = get("redirect_uri").unwrap_or_default();
     let response_type = get("response_type").unwrap_or_default();
     let state = get("state");
     match validate_authorize(engine, query) {
         Ok(request) => {
+            let prompt_none = request.prompt.iter().any(|p| p == "none");
+            let reauthenticate =
+                request.prompt.iter().any(|p| matches!(p.as_str(), "login" | "select_account" | "consent"));
+            if prompt_none && reauthenticate {
+                return redirect_with(
+                    &request.redirect_uri,
+                    request.response_type == "token",
+                    &[("error", "invalid_request"), ("error_description", "prompt=none cannot be combined.")],
+                    request.state.as_deref(),
+                );
+            }
+            // The hosted-UI session answers without a page, unless the app
+            // asks for a fresh sign-in or names an identity provider.
+            if prompt_none || (!reauthenticate && !request.named_provider) {
+                if let Some((sid, session)) = current_session(engine, hosted, headers, &request.pool_id) {
+                    let reply = grant(engine, hosted, &request, session.user_key, session.auth_time, engine.now());
+                    return with_cookie(reply, &session_cookie(&request.pool_id, &sid, SESSION_LIFETIME));
+                }
+                if prompt_none {
+                    return redirect_with(
+                        &request.redirect_uri,
+                        request.response_type == "token",
+                        &[("error", "login_required"), ("error_description", "There is no hosted UI session.")],
+                        request.state.as_deref(),
+                    );
+                }
+            }
             let id = base64url(&random_bytes::<24>());
             let mut s = hosted.lock();
             let now = engine.now();
@@ -314,11 +368,8 @@ fn validate_authorize(engine: &Engine, query: &BTreeMap<String, String>) -> Resu
         }
         None
     };
-    if get("prompt").is_some_and(|p| p.eq_ignore_ascii_case("none")) {
-        // No hosted-UI session cookie is kept, so nobody is ever signed in
-        // to the hosted UI already.
-        return Err(redirect("login_required", "No hosted UI session."));
-    }
+    let named_provider = provider.is_some();
+    let prompt = get("prompt").map(|p| p.split_whitespace().map(str::to_ascii_lowercase).collect()).unwrap_or_default();
     let choices = engine.provider_choices(&pool_id, &supported);
     Ok(AuthorizeRequest {
         pool_id,
@@ -331,12 +382,14 @@ fn validate_authorize(engine: &Engine, query: &BTreeMap<String, String>) -> Resu
         nonce: get("nonce"),
         login_hint: get("login_hint"),
         provider,
+        named_provider,
+        prompt,
         choices,
         expires: engine.now() + REQUEST_LIFETIME,
     })
 }
 
-fn login(engine: &Engine, hosted: &Hosted, form: &BTreeMap<String, String>) -> Reply {
+fn login(engine: &Engine, hosted: &Hosted, headers: &HeaderMap, form: &BTreeMap<String, String>) -> Reply {
     let id = form.get("request").cloned().unwrap_or_default();
     let username = form.get("username").map(|s| s.trim().to_owned()).unwrap_or_default();
     let password = form.get("password").cloned().unwrap_or_default();
@@ -388,17 +441,26 @@ fn login(engine: &Engine, hosted: &Hosted, form: &BTreeMap<String, String>) -> R
              does not support yet. Sign in through the API instead.",
         );
     }
-    // Signed in: the request is used up.
+    // Signed in: the request is used up, and a hosted-UI session starts.
     hosted.lock().requests.remove(&id);
-    grant(engine, hosted, &request, key, now)
+    let cookie = start_session(hosted, headers, &request.pool_id, &key, now);
+    with_cookie(grant(engine, hosted, &request, key, now, now), &cookie)
 }
 
 /// Ends a signed-in authorize request: tokens in the fragment (implicit
-/// flow) or a code in the query, to the app's redirect URI.
-fn grant(engine: &Engine, hosted: &Hosted, request: &AuthorizeRequest, key: String, now: i64) -> Reply {
+/// flow) or a code in the query, to the app's redirect URI. `auth_time` is
+/// when the user signed in (earlier than `now` for a hosted-UI session).
+fn grant(engine: &Engine, hosted: &Hosted, request: &AuthorizeRequest, key: String, auth_time: i64, now: i64) -> Reply {
     if request.response_type == "token" {
         let claims = OAuthClaims { scope: request.scopes.join(" "), nonce: request.nonce.clone() };
-        return match engine.issue_tokens_with(&request.pool_id, &request.client_id, &key, now, None, Some(&claims)) {
+        return match engine.issue_tokens_with(
+            &request.pool_id,
+            &request.client_id,
+            &key,
+            auth_time,
+            None,
+            Some(&claims),
+        ) {
             Ok(result) => {
                 let access = result.access_token.map(|t| t.expose().clone()).unwrap_or_default();
                 let id_token = result.id_token.map(|t| t.expose().clone()).unwrap_or_default();
@@ -436,7 +498,7 @@ fn grant(engine: &Engine, hosted: &Hosted, request: &AuthorizeRequest, key: Stri
                 scopes: request.scopes.clone(),
                 nonce: request.nonce.clone(),
                 user_key: key,
-                auth_time: now,
+                auth_time,
                 expires: now + CODE_LIFETIME,
             },
         );
@@ -530,7 +592,7 @@ fn consent_page(id: &str, provider: &str, subject: &str, email: &str, error: Opt
 
 /// `POST /oauth2/idpresponse`: the mock provider's answer. Cancel sends
 /// `error=access_denied` to the app; continue signs the federated user in.
-fn idp_response(engine: &Engine, hosted: &Hosted, form: &BTreeMap<String, String>) -> Reply {
+fn idp_response(engine: &Engine, hosted: &Hosted, headers: &HeaderMap, form: &BTreeMap<String, String>) -> Reply {
     let id = form.get("state").cloned().unwrap_or_default();
     let Some(request) = federated_request(engine, hosted, &id) else { return expired_page() };
     let provider = request.provider.clone().unwrap_or_default();
@@ -575,7 +637,110 @@ fn idp_response(engine: &Engine, hosted: &Hosted, form: &BTreeMap<String, String
         }
     };
     hosted.lock().requests.remove(&id);
-    grant(engine, hosted, &request, key, engine.now())
+    let now = engine.now();
+    let cookie = start_session(hosted, headers, &request.pool_id, &key, now);
+    with_cookie(grant(engine, hosted, &request, key, now, now), &cookie)
+}
+
+// ---------------------------------------------------------------------------
+// The hosted-UI session
+
+/// The session cookie's name for a pool. Cognito's cookie belongs to the
+/// pool's own domain; the local pool serves every pool from one host, so
+/// the pool id is part of the name.
+fn cookie_name(pool_id: &str) -> String {
+    format!("cognito-{pool_id}")
+}
+
+/// A `Set-Cookie` value for the session (`max_age` 0 clears it).
+fn session_cookie(pool_id: &str, sid: &str, max_age: i64) -> String {
+    format!("{}={sid}; Path=/; Max-Age={max_age}; HttpOnly; SameSite=Lax", cookie_name(pool_id))
+}
+
+/// The value of the request's cookie `name`, if any.
+fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.trim().to_owned())
+        .filter(|v| !v.is_empty())
+}
+
+/// The request's live hosted-UI session for `pool_id`, its expiry renewed
+/// (as Cognito renews the cookie when the session is used). A session whose
+/// user is gone, disabled or no longer confirmed ends here.
+fn current_session(
+    engine: &Engine,
+    hosted: &Hosted,
+    headers: &HeaderMap,
+    pool_id: &str,
+) -> Option<(String, HostedSession)> {
+    let sid = cookie_value(headers, &cookie_name(pool_id))?;
+    let now = engine.now();
+    let session = {
+        let mut s = hosted.lock();
+        s.sessions.retain(|_, v| v.expires > now);
+        s.sessions.get(&sid).filter(|v| v.pool_id == pool_id).cloned()?
+    };
+    let usable = {
+        let state = engine.lock();
+        state.pools.get(pool_id).and_then(|p| p.users.get(&session.user_key)).is_some_and(|u| {
+            u.enabled && matches!(u.status, UserStatusType::Confirmed | UserStatusType::ExternalProvider)
+        })
+    };
+    let mut s = hosted.lock();
+    if !usable {
+        s.sessions.remove(&sid);
+        return None;
+    }
+    let entry = s.sessions.get_mut(&sid)?;
+    entry.expires = now + SESSION_LIFETIME;
+    Some((sid, entry.clone()))
+}
+
+/// Starts a hosted-UI session after a sign-in on the page (a fresh id each
+/// time; the request's old session for the pool, if any, ends) and returns
+/// the `Set-Cookie` value.
+fn start_session(hosted: &Hosted, headers: &HeaderMap, pool_id: &str, user_key: &str, now: i64) -> String {
+    let sid = base64url(&random_bytes::<32>());
+    let mut s = hosted.lock();
+    if let Some(old) = cookie_value(headers, &cookie_name(pool_id)) {
+        s.sessions.remove(&old);
+    }
+    s.sessions.retain(|_, v| v.expires > now);
+    if s.sessions.len() >= MAX_PENDING {
+        s.sessions.clear();
+    }
+    s.sessions.insert(
+        sid.clone(),
+        HostedSession {
+            pool_id: pool_id.to_owned(),
+            user_key: user_key.to_owned(),
+            auth_time: now,
+            expires: now + SESSION_LIFETIME,
+        },
+    );
+    session_cookie(pool_id, &sid, SESSION_LIFETIME)
+}
+
+/// Ends the request's hosted-UI session for `pool_id` and returns the
+/// `Set-Cookie` value that clears the cookie.
+fn end_session(hosted: &Hosted, headers: &HeaderMap, pool_id: &str) -> String {
+    if let Some(sid) = cookie_value(headers, &cookie_name(pool_id)) {
+        hosted.lock().sessions.remove(&sid);
+    }
+    session_cookie(pool_id, "", 0)
+}
+
+fn with_cookie(mut reply: Reply, cookie: &str) -> Reply {
+    if let Ok(v) = http::HeaderValue::from_str(cookie) {
+        reply.headers_mut().append(http::header::SET_COOKIE, v);
+    }
+    reply
 }
 
 /// Whether a sign-in of this user would meet an MFA challenge.
@@ -828,18 +993,18 @@ fn revoke(engine: &Engine, headers: &HeaderMap, form: &BTreeMap<String, String>)
     }
 }
 
-fn logout(engine: &Engine, query: &BTreeMap<String, String>) -> Reply {
+fn logout(engine: &Engine, hosted: &Hosted, headers: &HeaderMap, query: &BTreeMap<String, String>) -> Reply {
     let get = |k: &str| query.get(k).filter(|v| !v.is_empty()).cloned();
     let Some(client_id) = get("client_id") else {
         return error_page(StatusCode::BAD_REQUEST, "invalid_request", "client_id is missing.");
     };
     let client = {
         let state = engine.lock();
-        Engine::pool_of_client(&state, &client_id)
-            .ok()
-            .and_then(|pool_id| state.pools.get(&pool_id).and_then(|p| p.clients.get(&client_id)).cloned())
+        Engine::pool_of_client(&state, &client_id).ok().and_then(|pool_id| {
+            state.pools.get(&pool_id).and_then(|p| p.clients.get(&client_id)).cloned().map(|c| (pool_id, c))
+        })
     };
-    let Some(client) = client else {
+    let Some((pool_id, client)) = client else {
         return error_page(StatusCode::BAD_REQUEST, "invalid_client", "Client does not exist.");
     };
     if let Some(logout_uri) = get("logout_uri") {
@@ -850,7 +1015,8 @@ fn logout(engine: &Engine, query: &BTreeMap<String, String>) -> Reply {
                 "logout_uri is not one of the client's sign-out URLs.",
             );
         }
-        return found(&logout_uri);
+        // The hosted-UI session ends before the redirect.
+        return with_cookie(found(&logout_uri), &end_session(hosted, headers, &pool_id));
     }
     if let Some(redirect_uri) = get("redirect_uri") {
         // Sign out, then sign in again: back to the sign-in page.
@@ -865,7 +1031,7 @@ fn logout(engine: &Engine, query: &BTreeMap<String, String>) -> Reply {
         let pairs: Vec<(&str, String)> =
             query.iter().filter(|(k, _)| k.as_str() != "logout_uri").map(|(k, v)| (k.as_str(), v.clone())).collect();
         target.push_str(&encode_pairs(pairs.iter().map(|(k, v)| (*k, v.as_str()))));
-        return found(&target);
+        return with_cookie(found(&target), &end_session(hosted, headers, &pool_id));
     }
     error_page(StatusCode::BAD_REQUEST, "invalid_request", "logout_uri or redirect_uri is required.")
 }

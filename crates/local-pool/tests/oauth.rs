@@ -1051,3 +1051,147 @@ async fn providers_and_hosted_ui_settings_come_from_the_config_file() {
     assert_eq!(claims_of(tokens["id_token"].as_str().unwrap())["cognito:username"], "CorpOIDC_z1");
     s.pool.stop().await;
 }
+
+/// The `name=value` of the hosted-UI session cookie a reply sets.
+fn session_cookie_of(r: &Reply, pool_id: &str) -> (String, String) {
+    let name = format!("cognito-{pool_id}=");
+    let set = r
+        .headers
+        .iter()
+        .filter(|(k, _)| k.eq_ignore_ascii_case("set-cookie"))
+        .map(|(_, v)| v.clone())
+        .find(|v| v.starts_with(&name))
+        .unwrap_or_else(|| panic!("no session cookie in {:?}", r.headers));
+    let pair = set.split(';').next().unwrap().to_owned();
+    (pair, set)
+}
+
+async fn get_with_cookie(addr: &str, target: &str, cookie: &str) -> Reply {
+    http(addr, "GET", target, &[("Cookie", cookie)], "").await
+}
+
+#[tokio::test]
+async fn the_hosted_ui_session_skips_the_page_until_logout() {
+    let s = setup().await;
+    let first = sign_in(&s, &[], PW).await;
+    assert_eq!(first.status, 302);
+    let (cookie, set) = session_cookie_of(&first, &s.pool_id);
+    for attribute in ["Path=/", "HttpOnly", "SameSite=Lax", "Max-Age=3600"] {
+        assert!(set.contains(attribute), "{set}");
+    }
+    let first_tokens = exchange(&s, &first.location_params()["code"], VERIFIER).await.json();
+    let first_auth = claims_of(first_tokens["id_token"].as_str().unwrap())["auth_time"].clone();
+
+    // Later, with the cookie: straight back with a code, no page.
+    s.pool.engine().advance_clock(120);
+    let again = get_with_cookie(&s.addr, &authorize_target(&s.client_id, &[("state", "st-2")]), &cookie).await;
+    assert_eq!(again.status, 302, "{}", again.body);
+    let p = again.location_params();
+    assert_eq!(p["state"], "st-2");
+    let tokens = exchange(&s, &p["code"], VERIFIER).await.json();
+    let id = claims_of(tokens["id_token"].as_str().unwrap());
+    assert_eq!(id["cognito:username"], "alice");
+    assert_eq!(id["auth_time"], first_auth, "auth_time is the sign-in's, not the reuse's");
+    // The implicit flow uses the session too.
+    let implicit = get_with_cookie(
+        &s.addr,
+        &authorize_target(
+            &s.client_id,
+            &[("response_type", "token"), ("code_challenge", ""), ("code_challenge_method", "")],
+        ),
+        &cookie,
+    )
+    .await;
+    assert_eq!(implicit.status, 302, "{}", implicit.body);
+    assert!(implicit.location_params().contains_key("access_token"));
+
+    // Without the cookie, or with an unknown one: the page.
+    assert_eq!(get(&s.addr, &authorize_target(&s.client_id, &[])).await.status, 200);
+    let forged = format!("cognito-{}=not-a-session", s.pool_id);
+    assert_eq!(get_with_cookie(&s.addr, &authorize_target(&s.client_id, &[]), &forged).await.status, 200);
+    // prompt=login and select_account ask again despite the session.
+    for prompt in ["login", "select_account"] {
+        let r = get_with_cookie(&s.addr, &authorize_target(&s.client_id, &[("prompt", prompt)]), &cookie).await;
+        assert_eq!(r.status, 200, "prompt={prompt}");
+        assert!(r.body.contains("name=\"password\""));
+    }
+    // prompt=none answers from the session, or with login_required.
+    let none = get_with_cookie(&s.addr, &authorize_target(&s.client_id, &[("prompt", "none")]), &cookie).await;
+    assert_eq!(none.status, 302);
+    assert!(none.location_params().contains_key("code"));
+    let none = get(&s.addr, &authorize_target(&s.client_id, &[("prompt", "none")])).await;
+    assert_eq!(none.location_params()["error"], "login_required");
+
+    // /logout ends the session: the cookie is cleared, and the old value
+    // no longer works either.
+    let out = get_with_cookie(
+        &s.addr,
+        &format!("/logout?{}", form(&[("client_id", &s.client_id), ("logout_uri", LOGOUT)])),
+        &cookie,
+    )
+    .await;
+    assert_eq!(out.status, 302);
+    assert_eq!(out.header("location"), Some(LOGOUT));
+    let (cleared, set) = session_cookie_of(&out, &s.pool_id);
+    assert_eq!(cleared, format!("cognito-{}=", s.pool_id));
+    assert!(set.contains("Max-Age=0"), "{set}");
+    let after = get_with_cookie(&s.addr, &authorize_target(&s.client_id, &[]), &cookie).await;
+    assert_eq!(after.status, 200, "the old session id is gone server-side");
+    let none = get_with_cookie(&s.addr, &authorize_target(&s.client_id, &[("prompt", "none")]), &cookie).await;
+    assert_eq!(none.location_params()["error"], "login_required");
+    s.pool.stop().await;
+}
+
+#[tokio::test]
+async fn the_hosted_ui_session_lasts_an_hour_of_the_engines_clock() {
+    let s = setup().await;
+    let (cookie, _) = session_cookie_of(&sign_in(&s, &[], PW).await, &s.pool_id);
+    let target = authorize_target(&s.client_id, &[]);
+    // Using the session renews it (as Cognito renews its cookie).
+    s.pool.engine().advance_clock(3000);
+    assert_eq!(get_with_cookie(&s.addr, &target, &cookie).await.status, 302);
+    s.pool.engine().advance_clock(3000);
+    assert_eq!(get_with_cookie(&s.addr, &target, &cookie).await.status, 302);
+    // An hour without use: over.
+    s.pool.engine().advance_clock(3601);
+    let r = get_with_cookie(&s.addr, &target, &cookie).await;
+    assert_eq!(r.status, 200, "expired session still used: {:?}", r.header("location"));
+
+    // A disabled user's session no longer signs in.
+    let (cookie, _) = session_cookie_of(&sign_in(&s, &[], PW).await, &s.pool_id);
+    s.pool
+        .engine()
+        .call::<op::AdminDisableUser>(idp::AdminDisableUserRequest {
+            user_pool_id: s.pool_id.clone(),
+            username: "alice".into(),
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(get_with_cookie(&s.addr, &target, &cookie).await.status, 200);
+    s.pool.stop().await;
+}
+
+#[tokio::test]
+async fn a_federated_sign_in_starts_a_hosted_ui_session_too() {
+    let s = setup().await;
+    with_providers(&s);
+    let (_, state) = consent(&s, &[("identity_provider", "Google")]).await;
+    let r = post_form(
+        &s.addr,
+        "/oauth2/idpresponse",
+        &[("state", &state), ("subject", "777"), ("email", "fed@example.com"), ("action", "continue")],
+        &[],
+    )
+    .await;
+    assert_eq!(r.status, 302, "{}", r.body);
+    let (cookie, _) = session_cookie_of(&r, &s.pool_id);
+    let again = get_with_cookie(&s.addr, &authorize_target(&s.client_id, &[]), &cookie).await;
+    assert_eq!(again.status, 302, "{}", again.body);
+    let tokens = exchange(&s, &again.location_params()["code"], VERIFIER).await.json();
+    assert_eq!(claims_of(tokens["id_token"].as_str().unwrap())["cognito:username"], "Google_777");
+    // Naming the provider again goes to the provider, session or not.
+    let named =
+        get_with_cookie(&s.addr, &authorize_target(&s.client_id, &[("identity_provider", "Google")]), &cookie).await;
+    assert!(named.header("location").unwrap().starts_with("/_local-pool/idp/Google/"));
+    s.pool.stop().await;
+}
