@@ -115,8 +115,20 @@ pub(crate) struct StartExtras<'a> {
 }
 
 impl Engine {
-    /// The pool and user key an access token belongs to, if it is valid.
+    /// The pool and user key an access token belongs to, if it is valid and
+    /// carries the `aws.cognito.signin.user.admin` scope, as every
+    /// token-authorized user-pool API operation requires.
     pub(crate) fn authorize(&self, access_token: &str) -> OpResult<(String, String)> {
+        self.authorize_with(access_token, true)
+    }
+
+    /// The pool and user key of a valid access token, whatever its scopes
+    /// (the hosted UI's `/oauth2/userInfo`).
+    pub(crate) fn authorize_any_scope(&self, access_token: &str) -> OpResult<(String, String)> {
+        self.authorize_with(access_token, false)
+    }
+
+    fn authorize_with(&self, access_token: &str, admin_scope: bool) -> OpResult<(String, String)> {
         let invalid = || Fail::not_authorized("Invalid Access Token");
         let claims = crate::tokens::peek_claims(access_token).ok_or_else(invalid)?;
         let iss = claims.get("iss").and_then(Value::as_str).ok_or_else(invalid)?;
@@ -129,6 +141,13 @@ impl Engine {
         let exp = claims.get("exp").and_then(Value::as_i64).unwrap_or(0);
         if exp < self.now() {
             return Err(Fail::not_authorized("Access Token has expired"));
+        }
+        let scoped = claims
+            .get("scope")
+            .and_then(Value::as_str)
+            .is_some_and(|s| s.split_whitespace().any(|s| s == "aws.cognito.signin.user.admin"));
+        if admin_scope && !scoped {
+            return Err(Fail::not_authorized("Access Token does not have required scopes"));
         }
         let iat = claims.get("iat").and_then(Value::as_i64).unwrap_or(0);
         let origin = claims.get("origin_jti").and_then(Value::as_str).unwrap_or("");

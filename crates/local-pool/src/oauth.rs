@@ -950,7 +950,7 @@ fn user_info(engine: &Engine, headers: &HeaderMap) -> Reply {
         r
     };
     let Some(token) = token else { return unauthorized("Access token is missing") };
-    let Ok((pool_id, key)) = engine.authorize(token) else { return unauthorized("Access token is invalid") };
+    let Ok((pool_id, key)) = engine.authorize_any_scope(token) else { return unauthorized("Access token is invalid") };
     let state = engine.lock();
     let Some(user) = state.pools.get(&pool_id).and_then(|p| p.users.get(&key)) else {
         return unauthorized("Access token is invalid");

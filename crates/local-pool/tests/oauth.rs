@@ -1195,3 +1195,85 @@ async fn a_federated_sign_in_starts_a_hosted_ui_session_too() {
     assert!(named.header("location").unwrap().starts_with("/_local-pool/idp/Google/"));
     s.pool.stop().await;
 }
+
+#[tokio::test]
+async fn user_pool_api_calls_need_the_admin_scope() {
+    let s = setup().await;
+    let e = s.pool.engine();
+    // A hosted-UI access token without aws.cognito.signin.user.admin.
+    let r = sign_in(&s, &[("scope", "openid email")], PW).await;
+    let tokens = exchange(&s, &r.location_params()["code"], VERIFIER).await.json();
+    let token = tokens["access_token"].as_str().unwrap().to_owned();
+    assert_eq!(claims_of(&token)["scope"], "openid email");
+    let t = || cognito_wire::Sensitive::new(token.clone());
+    let refusals: Vec<(&str, Result<(), local_pool::Fail>)> = vec![
+        ("GetUser", e.call::<op::GetUser>(idp::GetUserRequest { access_token: t(), ..Default::default() }).map(drop)),
+        (
+            "UpdateUserAttributes",
+            e.call::<op::UpdateUserAttributes>(idp::UpdateUserAttributesRequest {
+                access_token: t(),
+                user_attributes: vec![idp::AttributeType {
+                    name: "name".into(),
+                    value: Some("Alice".to_owned().into()),
+                    ..Default::default()
+                }],
+                ..Default::default()
+            })
+            .map(drop),
+        ),
+        (
+            "ChangePassword",
+            e.call::<op::ChangePassword>(idp::ChangePasswordRequest {
+                access_token: t(),
+                previous_password: Some(cognito_wire::Sensitive::new(PW.to_owned())),
+                proposed_password: cognito_wire::Sensitive::new("Another-Horse-2".to_owned()),
+                ..Default::default()
+            })
+            .map(drop),
+        ),
+        (
+            "ListDevices",
+            e.call::<op::ListDevices>(idp::ListDevicesRequest { access_token: t(), ..Default::default() }).map(drop),
+        ),
+        (
+            "AssociateSoftwareToken",
+            e.call::<op::AssociateSoftwareToken>(idp::AssociateSoftwareTokenRequest {
+                access_token: Some(t()),
+                ..Default::default()
+            })
+            .map(drop),
+        ),
+        (
+            "GlobalSignOut",
+            e.call::<op::GlobalSignOut>(idp::GlobalSignOutRequest { access_token: t(), ..Default::default() })
+                .map(drop),
+        ),
+        (
+            "DeleteUser",
+            e.call::<op::DeleteUser>(idp::DeleteUserRequest { access_token: t(), ..Default::default() }).map(drop),
+        ),
+    ];
+    for (name, outcome) in refusals {
+        let fail = outcome.expect_err(name);
+        assert_eq!(fail.code.as_str(), "NotAuthorizedException", "{name}");
+        assert_eq!(fail.message, "Access Token does not have required scopes", "{name}");
+    }
+    // The user is still there, and the password unchanged.
+    let again = sign_in(&s, &[("scope", "openid aws.cognito.signin.user.admin")], PW).await;
+    assert_eq!(again.status, 302, "{}", again.body);
+    // userInfo needs no admin scope.
+    let info = http(&s.addr, "GET", "/oauth2/userInfo", &[("Authorization", &format!("Bearer {token}"))], "").await;
+    assert_eq!(info.status, 200, "{}", info.body);
+    assert_eq!(info.json()["username"], "alice");
+    // With the scope granted, the same token kind works.
+    let tokens = exchange(&s, &again.location_params()["code"], VERIFIER).await.json();
+    let admin = tokens["access_token"].as_str().unwrap().to_owned();
+    let user = e
+        .call::<op::GetUser>(idp::GetUserRequest {
+            access_token: cognito_wire::Sensitive::new(admin),
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(user.username.expose(), "alice");
+    s.pool.stop().await;
+}
