@@ -13,7 +13,8 @@ use std::time::{Duration, Instant};
 
 use amplify_auth::config::OAuthConfig;
 use amplify_auth::{
-    Auth, AuthConfig, AuthError, OAuthProvider, RedirectListener, RetryPolicy, SignInOutput, SignInWithRedirectOptions,
+    Auth, AuthConfig, AuthError, OAuthPrompt, OAuthProvider, RedirectListener, RetryPolicy, SignInOutput,
+    SignInWithRedirectOptions,
 };
 use browser_tests::Browser;
 use cognito_wire::cognito_idp::{self as idp, OAuthFlowType, operation as op};
@@ -358,6 +359,135 @@ async fn choosing_google_on_the_sign_in_page_goes_through_the_consent_page() {
         browser.wait_for_url(&f.redirect, STEP).await.unwrap();
         finished(waiting).await.unwrap();
         assert_eq!(f.auth.get_current_user().await.unwrap().username, "Google_42");
+        browser.close().await;
+        f.pool.stop().await;
+    })
+    .await;
+}
+
+/// Limit for the hosted-UI session tests (two flows in one browser).
+const SESSION_TEST_LIMIT: Duration = Duration::from_secs(25);
+
+impl Parts {
+    /// Starts another sign-in with redirect, listening again on the first
+    /// flow's (now free) loopback port, so the registered callback URL
+    /// still matches.
+    async fn start_again(
+        &self,
+        options: SignInWithRedirectOptions,
+    ) -> (String, JoinHandle<Result<SignInOutput, AuthError>>) {
+        let port: u16 =
+            self.redirect.trim_start_matches("http://127.0.0.1:").split('/').next().unwrap().parse().unwrap();
+        let listener = RedirectListener::bind(port).await.unwrap();
+        let flow = self.auth.sign_in_with_redirect(options).await.unwrap();
+        let url = flow.url().to_owned();
+        (url, tokio::spawn(flow.complete_with_listener(listener, Duration::from_secs(30))))
+    }
+}
+
+/// A first sign-in with the password on the page, in `browser`.
+async fn first_sign_in(browser: &Browser) -> Parts {
+    let (f, url, waiting) = fixture().await.start(Default::default()).await;
+    sign_in_on_the_page(browser, &url, "alice", PW).await;
+    browser.wait_for_url(&f.redirect, STEP).await.unwrap();
+    assert!(finished(waiting).await.unwrap().is_signed_in);
+    f
+}
+
+/// Whether the browser holds the pool's hosted-UI session cookie (read
+/// through WebDriver, which sees HttpOnly cookies; cookies belong to the
+/// host, so any 127.0.0.1 page will do).
+async fn has_session_cookie(browser: &Browser, pool_id: &str) -> bool {
+    let name = format!("cognito-{pool_id}");
+    let cookies = browser.client().get_all_cookies().await.unwrap();
+    cookies.iter().any(|c| c.name() == name && !c.value().is_empty())
+}
+
+async fn within_session_limit(body: impl Future<Output = ()>) {
+    let started = Instant::now();
+    if tokio::time::timeout(SESSION_TEST_LIMIT, body).await.is_err() {
+        panic!("the test did not finish within {SESSION_TEST_LIMIT:?}");
+    }
+    eprintln!("test took {:?}", started.elapsed());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_sign_in_in_the_same_browser_skips_the_page() {
+    within_session_limit(async {
+        let browser = Browser::start().await.unwrap();
+        let f = first_sign_in(&browser).await;
+        // Signed out in the app only: the browser keeps its hosted-UI
+        // session, as with Cognito.
+        let out = f.auth.sign_out(false).await.unwrap();
+        assert!(out.oauth_sign_out_url.is_some());
+        assert!(f.auth.fetch_auth_session(false).await.unwrap().tokens.is_none());
+
+        let (url, waiting) = f.start_again(Default::default()).await;
+        browser.goto(&url).await.unwrap();
+        // No page to fill in: the pool redirects straight back with a code.
+        let landed = browser.wait_for_url(&f.redirect, STEP).await.unwrap();
+        assert!(landed.contains("code="), "{landed}");
+        assert!(finished(waiting).await.unwrap().is_signed_in);
+        assert_eq!(f.auth.get_current_user().await.unwrap().username, "alice");
+        f.wait_event("signedIn", 2).await;
+        browser.close().await;
+        f.pool.stop().await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_logout_in_the_browser_the_sign_in_page_is_shown_again() {
+    within_session_limit(async {
+        let browser = Browser::start().await.unwrap();
+        let mut f = first_sign_in(&browser).await;
+        assert!(has_session_cookie(&browser, &f.pool_id).await, "a hosted-UI session after the sign-in");
+        let out = f.auth.sign_out(false).await.unwrap();
+        let logout = out.oauth_sign_out_url.expect("a logout URL for a hosted-UI session");
+        let signed_out = f.signed_out.take().unwrap();
+        let arrival = tokio::spawn(signed_out.accept(Some("/signed-out"), STEP));
+        browser.goto(&logout).await.unwrap();
+        browser.wait_for_url(&f.signed_out_uri, STEP).await.unwrap();
+        arrival.await.unwrap().unwrap();
+        assert!(!has_session_cookie(&browser, &f.pool_id).await, "/logout clears the cookie");
+
+        // The hosted-UI session is over: the page again.
+        let (url, waiting) = f.start_again(Default::default()).await;
+        browser.goto(&url).await.unwrap();
+        browser.wait_for("form[action='/login'] #username", STEP).await.unwrap();
+        assert_eq!(browser.text("h1").await.unwrap(), "Sign in");
+        assert!(!waiting.is_finished());
+        browser.fill("#username", "alice").await.unwrap();
+        browser.fill("#password", PW).await.unwrap();
+        browser.click("button[type='submit']").await.unwrap();
+        browser.wait_for_url(&f.redirect, STEP).await.unwrap();
+        assert!(finished(waiting).await.unwrap().is_signed_in);
+        browser.close().await;
+        f.pool.stop().await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn prompt_login_shows_the_page_despite_the_session() {
+    within_session_limit(async {
+        let browser = Browser::start().await.unwrap();
+        let f = first_sign_in(&browser).await;
+        assert!(has_session_cookie(&browser, &f.pool_id).await, "a hosted-UI session after the sign-in");
+        // Still signed in, in the app and in the browser: prompt=login
+        // asks for the password all the same.
+        let options = SignInWithRedirectOptions { prompt: Some(OAuthPrompt::Login), ..Default::default() };
+        let (url, waiting) = f.start_again(options).await;
+        assert!(url.contains("prompt=login"), "{url}");
+        browser.goto(&url).await.unwrap();
+        browser.wait_for("form[action='/login'] #username", STEP).await.unwrap();
+        assert!(!waiting.is_finished());
+        browser.fill("#username", "alice").await.unwrap();
+        browser.fill("#password", PW).await.unwrap();
+        browser.click("button[type='submit']").await.unwrap();
+        browser.wait_for_url(&f.redirect, STEP).await.unwrap();
+        assert!(finished(waiting).await.unwrap().is_signed_in);
+        assert_eq!(f.auth.get_current_user().await.unwrap().username, "alice");
         browser.close().await;
         f.pool.stop().await;
     })
