@@ -68,14 +68,14 @@ pub fn current_totp(secret: &str, unix_seconds: i64) -> Option<String> {
     totp_code(secret, (unix_seconds / STEP) as u64)
 }
 
-fn totp_matches(secret: &str, code: &str, now: i64) -> bool {
+pub(crate) fn totp_matches(secret: &str, code: &str, now: i64) -> bool {
     (-WINDOW..=WINDOW).any(|d| {
         totp_code(secret, ((now / STEP) + d).max(0) as u64)
             .is_some_and(|expected| crate::engine::constant_time_eq(expected.as_bytes(), code.as_bytes()))
     })
 }
 
-fn mismatch() -> Fail {
+pub(crate) fn mismatch() -> Fail {
     Fail::new(ErrorCode::CodeMismatchException, "Invalid code received for user")
 }
 

@@ -37,14 +37,16 @@
 //! `consent`) shows the page anyway, `prompt=none` answers from the session
 //! or with `error=login_required`. `/logout` ends the session.
 //!
-//! Not here yet: MFA and new-password steps on the page (the page says so),
-//! sign-up from the page, and attribute mapping beyond email.
+//! The sign-in page links to a sign-up page, and a correct password for a
+//! user with MFA leads to a code page (see `oauth/pages.rs`). Not here yet:
+//! the new-password step and MFA set-up on the page (the page says so), and
+//! attribute mapping beyond email.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
 
 use cognito_wire::Sensitive;
-use cognito_wire::cognito_idp::{self as idp, UserPoolMfaType, UserStatusType, operation as op};
+use cognito_wire::cognito_idp::{self as idp, UserStatusType, operation as op};
 use http::{HeaderMap, Method, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::{Bytes, Incoming};
@@ -52,6 +54,8 @@ use serde_json::{Value, json};
 
 use crate::engine::{Engine, MAX_BODY, base64url, constant_time_eq, random_bytes};
 use crate::tokens::OAuthClaims;
+
+mod pages;
 
 /// How long an authorization code lives (Cognito: 5 minutes).
 const CODE_LIFETIME: i64 = 300;
@@ -77,6 +81,8 @@ struct HostedState {
     codes: HashMap<String, CodeGrant>,
     /// Session id (the cookie's value) → the hosted-UI session.
     sessions: HashMap<String, HostedSession>,
+    /// Request id → the sign-up or MFA step it waits for.
+    pending: HashMap<String, pages::Pending>,
 }
 
 /// A hosted-UI session: who signed in to which pool's page, and when.
@@ -145,6 +151,9 @@ pub(crate) fn handles(path: &str) -> bool {
             | "/oauth2/revoke"
             | "/logout"
             | "/oauth2/idpresponse"
+            | "/signup"
+            | "/confirm"
+            | "/mfa"
     ) || path.starts_with(MOCK_IDP_PREFIX)
 }
 
@@ -169,7 +178,22 @@ pub(crate) async fn handle(engine: &Engine, hosted: &Hosted, req: Request<Incomi
         Bytes::new()
     };
     match (method, path.as_str()) {
+        (Method::GET, "/login") if query.contains_key("request") && !query.contains_key("client_id") => {
+            pages::sign_in_get(engine, hosted, &query)
+        }
         (Method::GET, "/oauth2/authorize") | (Method::GET, "/login") => authorize(engine, hosted, &headers, &query),
+        (Method::GET, "/signup") => pages::sign_up_get(engine, hosted, &query),
+        (Method::POST, "/signup" | "/confirm" | "/mfa") => {
+            if !is_form(&headers) {
+                return error_page(StatusCode::BAD_REQUEST, "invalid_request", "The form must be URL-encoded.");
+            }
+            let form = parse_form(&String::from_utf8_lossy(&body));
+            match path.as_str() {
+                "/signup" => pages::sign_up_post(engine, hosted, &form),
+                "/confirm" => pages::confirm_post(engine, hosted, &headers, &form),
+                _ => pages::mfa_post(engine, hosted, &headers, &form),
+            }
+        }
         (Method::POST, "/login") => {
             if !is_form(&headers) {
                 return error_page(StatusCode::BAD_REQUEST, "invalid_request", "The form must be URL-encoded.");
@@ -435,16 +459,9 @@ fn login(engine: &Engine, hosted: &Hosted, headers: &HeaderMap, form: &BTreeMap<
         }
         _ => {}
     }
-    if needs_mfa(engine, &request.pool_id, &key) {
-        return again(
-            "This account requires multi-factor authentication, which the local pool's hosted UI \
-             does not support yet. Sign in through the API instead.",
-        );
-    }
-    // Signed in: the request is used up, and a hosted-UI session starts.
-    hosted.lock().requests.remove(&id);
-    let cookie = start_session(hosted, headers, &request.pool_id, &key, now);
-    with_cookie(grant(engine, hosted, &request, key, now, now), &cookie)
+    // MFA (a code page) or signed in: the request is used up, and a
+    // hosted-UI session starts.
+    pages::after_password(engine, hosted, headers, &id, &request, key, &user)
 }
 
 /// Ends a signed-in authorize request: tokens in the fragment (implicit
@@ -741,21 +758,6 @@ fn with_cookie(mut reply: Reply, cookie: &str) -> Reply {
         reply.headers_mut().append(http::header::SET_COOKIE, v);
     }
     reply
-}
-
-/// Whether a sign-in of this user would meet an MFA challenge.
-fn needs_mfa(engine: &Engine, pool_id: &str, key: &str) -> bool {
-    let state = engine.lock();
-    let Some(pool) = state.pools.get(pool_id) else { return false };
-    let Some(user) = pool.users.get(key) else { return false };
-    let mode = pool.config.mfa_configuration.clone().unwrap_or(UserPoolMfaType::Off);
-    if mode == UserPoolMfaType::Off {
-        return false;
-    }
-    let enabled = (pool.factors.sms && user.mfa.sms && user.attributes.contains_key("phone_number"))
-        || (pool.factors.totp && user.mfa.totp && user.mfa.totp_secret.is_some())
-        || (pool.factors.email && user.mfa.email && user.attributes.contains_key("email"));
-    enabled || mode == UserPoolMfaType::On
 }
 
 // ---------------------------------------------------------------------------
@@ -1124,10 +1126,11 @@ fn sign_in_page(request_id: &str, username: &str, error: Option<&str>, choices: 
          spellcheck=\"false\" required value=\"{username}\"{described}{autofocus_user}>\n\
          <label for=\"password\">Password</label>\n\
          <input id=\"password\" name=\"password\" type=\"password\" autocomplete=\"current-password\" required{described}{autofocus_pw}>\n\
-         <button type=\"submit\">Sign in</button>\n</form>\n{federated}\
-         <p class=\"note\">Local pool hosted UI. Accounts are created through the API (sign-up from this page \
-         and multi-factor authentication are not available here yet).</p>",
+         <button type=\"submit\">Sign in</button>\n</form>\n\
+         <p>Need an account? <a id=\"sign-up\" href=\"/signup?{signup}\">Sign up</a></p>\n{federated}\
+         <p class=\"note\">Local pool hosted UI.</p>",
         request = html_escape(request_id),
+        signup = html_escape(&encode_pairs([("request", request_id)].into_iter())),
         username = html_escape(username),
     );
     let status = if error.is_some() { StatusCode::BAD_REQUEST } else { StatusCode::OK };

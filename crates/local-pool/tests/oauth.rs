@@ -1277,3 +1277,174 @@ async fn user_pool_api_calls_need_the_admin_scope() {
     assert_eq!(user.username.expose(), "alice");
     s.pool.stop().await;
 }
+
+/// The value of the hidden `name` field in a page.
+fn hidden(page: &str, name: &str) -> Option<String> {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = page.find(&marker)? + marker.len();
+    page[start..].split('"').next().map(str::to_owned)
+}
+
+#[tokio::test]
+async fn sign_up_from_the_page_then_confirm_completes_the_request() {
+    let s = setup().await;
+    let page = get(&s.addr, &authorize_target(&s.client_id, &[])).await;
+    let id = request_id(&page.body);
+    // The sign-in page links to sign-up on the same request.
+    let link = format!("href=\"/signup?request={}\"", encode(&id));
+    assert!(page.body.contains(&link), "{}", page.body);
+    let signup = get(&s.addr, &format!("/signup?request={}", encode(&id))).await;
+    assert_eq!(signup.status, 200, "{}", signup.body);
+    assert!(signup.body.contains("<h1>Sign up</h1>") && signup.body.contains("<label for=\"email\">"));
+    assert_eq!(hidden(&signup.body, "request").as_deref(), Some(id.as_str()));
+    let confirm = post_form(
+        &s.addr,
+        "/signup",
+        &[("request", &id), ("username", "carol"), ("email", "carol@example.com"), ("password", PW)],
+        &[],
+    )
+    .await;
+    assert_eq!(confirm.status, 200, "{}", confirm.body);
+    assert!(confirm.body.contains("Confirm your account"), "{}", confirm.body);
+    // The code went to the outbox, as with the SignUp operation.
+    assert!(s.pool.last_code(&s.pool_id, "carol").is_some(), "a confirmation code");
+    // A wrong code is refused with the engine's message; resend sends a new code.
+    let wrong =
+        post_form(&s.addr, "/confirm", &[("request", &id), ("code", "000000x"), ("action", "confirm")], &[]).await;
+    assert_eq!(wrong.status, 400);
+    assert!(wrong.body.contains("Invalid verification code provided"), "{}", wrong.body);
+    let resent = post_form(&s.addr, "/confirm", &[("request", &id), ("code", ""), ("action", "resend")], &[]).await;
+    assert_eq!(resent.status, 200, "{}", resent.body);
+    assert!(resent.body.contains("A new code has been sent"));
+    assert_eq!(s.pool.outbox(Some(&s.pool_id), Some("carol")).len(), 2);
+    let code = s.pool.last_code(&s.pool_id, "carol").unwrap();
+    let done = post_form(&s.addr, "/confirm", &[("request", &id), ("code", &code), ("action", "confirm")], &[]).await;
+    assert_eq!(done.status, 302, "{}", done.body);
+    assert!(done.header("location").unwrap().starts_with(CALLBACK));
+    assert!(done.header("set-cookie").is_some(), "a hosted-UI session starts");
+    let params = done.location_params();
+    assert_eq!(params.get("state").map(String::as_str), Some("st-123"));
+    let tokens = exchange(&s, &params["code"], VERIFIER).await;
+    assert_eq!(tokens.status, 200, "{}", tokens.body);
+    let id_token = tokens.json()["id_token"].as_str().unwrap().to_owned();
+    let claims = claims_of(&id_token);
+    assert_eq!(claims["cognito:username"], "carol");
+    assert_eq!(claims["email_verified"], true);
+    // The request is used up.
+    let again = post_form(&s.addr, "/confirm", &[("request", &id), ("code", &code), ("action", "confirm")], &[]).await;
+    assert_eq!(again.status, 400);
+    s.pool.stop().await;
+}
+
+#[tokio::test]
+async fn sign_up_errors_are_shown_on_the_page_and_escaped() {
+    let s = setup().await;
+    let page = get(&s.addr, &authorize_target(&s.client_id, &[])).await;
+    let id = request_id(&page.body);
+    let weak = post_form(
+        &s.addr,
+        "/signup",
+        &[("request", &id), ("username", "dave<b>"), ("email", "d@example.com"), ("password", "short")],
+        &[],
+    )
+    .await;
+    assert_eq!(weak.status, 400);
+    assert!(weak.body.contains("Password did not conform with policy"), "{}", weak.body);
+    assert!(weak.body.contains("value=\"dave&lt;b&gt;\"") && !weak.body.contains("dave<b>"));
+    assert!(s.pool.outbox(Some(&s.pool_id), None).iter().all(|m| m.username != "dave<b>"));
+    let taken = post_form(
+        &s.addr,
+        "/signup",
+        &[("request", &id), ("username", "alice"), ("email", "a2@example.com"), ("password", PW)],
+        &[],
+    )
+    .await;
+    assert_eq!(taken.status, 400);
+    assert!(taken.body.contains("User already exists"), "{}", taken.body);
+    // Confirming without having signed up on this request is refused.
+    let r = post_form(&s.addr, "/confirm", &[("request", &id), ("code", "123456"), ("action", "confirm")], &[]).await;
+    assert_eq!(r.status, 400);
+    assert!(r.header("location").is_none());
+    s.pool.stop().await;
+}
+
+/// Turns on optional TOTP MFA for the pool and enrols alice; returns her secret.
+async fn enrol_totp(s: &Setup) -> String {
+    s.pool
+        .engine()
+        .call::<op::SetUserPoolMfaConfig>(idp::SetUserPoolMfaConfigRequest {
+            user_pool_id: s.pool_id.clone(),
+            mfa_configuration: Some(idp::UserPoolMfaType::Optional),
+            software_token_mfa_configuration: Some(idp::SoftwareTokenMfaConfigType {
+                enabled: Some(true),
+                ..Default::default()
+            }),
+            ..Default::default()
+        })
+        .unwrap();
+    let r = sign_in(s, &[("scope", "openid aws.cognito.signin.user.admin")], PW).await;
+    assert_eq!(r.status, 302, "{}", r.body);
+    let tokens = exchange(s, &r.location_params()["code"], VERIFIER).await;
+    let access = tokens.json()["access_token"].as_str().unwrap().to_owned();
+    let engine = s.pool.engine();
+    let secret = engine
+        .call::<op::AssociateSoftwareToken>(idp::AssociateSoftwareTokenRequest {
+            access_token: Some(access.as_str().into()),
+            ..Default::default()
+        })
+        .unwrap()
+        .secret_code
+        .unwrap()
+        .expose()
+        .clone();
+    let code = local_pool::current_totp(&secret, engine.now()).unwrap();
+    engine
+        .call::<op::VerifySoftwareToken>(idp::VerifySoftwareTokenRequest {
+            access_token: Some(access.as_str().into()),
+            user_code: code.into(),
+            ..Default::default()
+        })
+        .unwrap();
+    secret
+}
+
+#[tokio::test]
+async fn totp_mfa_on_the_page_with_a_wrong_code_then_the_right_one() {
+    let s = setup().await;
+    let secret = enrol_totp(&s).await;
+    let r = sign_in(&s, &[], PW).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(r.body.contains("authenticator app") && r.body.contains("action=\"/mfa\""), "{}", r.body);
+    assert!(r.header("location").is_none() && r.header("set-cookie").is_none());
+    let id = hidden(&r.body, "request").unwrap();
+    let wrong = post_form(&s.addr, "/mfa", &[("request", &id), ("code", "000000x")], &[]).await;
+    assert_eq!(wrong.status, 400);
+    assert!(wrong.body.contains("Invalid code received for user"), "{}", wrong.body);
+    assert!(wrong.header("location").is_none());
+    let code = local_pool::current_totp(&secret, s.pool.engine().now()).unwrap();
+    let done = post_form(&s.addr, "/mfa", &[("request", &id), ("code", &code)], &[]).await;
+    assert_eq!(done.status, 302, "{}", done.body);
+    assert!(done.header("set-cookie").is_some());
+    let tokens = exchange(&s, &done.location_params()["code"], VERIFIER).await;
+    assert_eq!(tokens.status, 200, "{}", tokens.body);
+    assert_eq!(claims_of(tokens.json()["id_token"].as_str().unwrap())["cognito:username"], "alice");
+    // The request is used up: the code cannot be replayed.
+    let replay = post_form(&s.addr, "/mfa", &[("request", &id), ("code", &code)], &[]).await;
+    assert_eq!(replay.status, 400);
+    s.pool.stop().await;
+}
+
+#[tokio::test]
+async fn repeated_wrong_mfa_codes_send_the_user_back_to_sign_in() {
+    let s = setup().await;
+    enrol_totp(&s).await;
+    let r = sign_in(&s, &[], PW).await;
+    let id = hidden(&r.body, "request").unwrap();
+    let mut last = None;
+    for _ in 0..5 {
+        last = Some(post_form(&s.addr, "/mfa", &[("request", &id), ("code", "000000x")], &[]).await);
+    }
+    let last = last.unwrap();
+    assert!(last.body.contains("Too many invalid codes") && last.body.contains("action=\"/login\""), "{}", last.body);
+    s.pool.stop().await;
+}
