@@ -1,0 +1,96 @@
+//! The hosted UI's sign-up pages in a real browser: `amplify-auth` starts a
+//! sign-in with redirect, headless Chromium follows "Sign up" on the local
+//! pool's page, fills the sign-up form, types the confirmation code the
+//! pool sent (read from its outbox), and the loopback listener completes
+//! with a valid session. A screenshot of the sign-up page is saved under
+//! `target/browser-artifacts/`.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::time::Duration;
+
+use amplify_auth::config::OAuthConfig;
+use amplify_auth::{Auth, AuthConfig, RedirectListener, RetryPolicy};
+use browser_tests::Browser;
+use cognito_wire::cognito_idp::{self as idp, OAuthFlowType, operation as op};
+use local_pool::{ClientOptions, LocalPool};
+
+const PW: &str = "Corr3ct-Horse!";
+/// The longest the whole test may take.
+const TEST_LIMIT: Duration = Duration::from_secs(45);
+/// The longest one step in the browser may take.
+const STEP: Duration = Duration::from_secs(10);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sign_up_and_confirm_through_the_hosted_ui_completes_on_the_loopback_listener() {
+    let body = async {
+        let pool = LocalPool::start().await.unwrap();
+        let pool_id = pool.create_pool("browser-signup").unwrap();
+        let client = pool.create_client(&pool_id, ClientOptions::default()).unwrap();
+        let listener = RedirectListener::bind(0).await.unwrap();
+        let redirect = listener.redirect_uri("/callback");
+        let scopes = ["openid", "email", "profile", "aws.cognito.signin.user.admin"].map(String::from).to_vec();
+        pool.engine()
+            .call::<op::UpdateUserPoolClient>(idp::UpdateUserPoolClientRequest {
+                user_pool_id: pool_id.clone(),
+                client_id: client.client_id.as_str().into(),
+                callback_ur_ls: Some(vec![redirect.clone()]),
+                allowed_o_auth_flows: Some(vec![OAuthFlowType::Code]),
+                allowed_o_auth_scopes: Some(scopes.clone()),
+                allowed_o_auth_flows_user_pool_client: Some(true),
+                supported_identity_providers: Some(vec!["COGNITO".into()]),
+                ..Default::default()
+            })
+            .unwrap();
+        let config = AuthConfig::builder(&pool_id, &client.client_id)
+            .user_pool_endpoint(pool.endpoint())
+            .retry(RetryPolicy { attempt_timeout: Duration::from_secs(10), ..Default::default() })
+            .oauth(OAuthConfig {
+                domain: pool.endpoint(),
+                scopes,
+                redirect_sign_in: vec![redirect.clone()],
+                redirect_sign_out: vec![],
+                response_type: "code".into(),
+                providers: vec![],
+            })
+            .build()
+            .unwrap();
+        let auth = Auth::new(config).unwrap();
+        let flow = auth.sign_in_with_redirect(Default::default()).await.unwrap();
+        let url = flow.url().to_owned();
+        let waiting = tokio::spawn(flow.complete_with_listener(listener, Duration::from_secs(30)));
+        let browser = Browser::start().await.unwrap();
+
+        browser.goto(&url).await.unwrap();
+        browser.wait_for("#sign-up", STEP).await.unwrap();
+        browser.click("#sign-up").await.unwrap();
+        browser.wait_for("form[action='/signup'] #email", STEP).await.unwrap();
+        assert_eq!(browser.text("h1").await.unwrap(), "Sign up");
+        let shot = browser.screenshot("sign-up-page").await.unwrap();
+        assert!(std::fs::metadata(&shot).unwrap().len() > 1000, "a real PNG");
+        browser.fill("#username", "erin").await.unwrap();
+        browser.fill("#email", "erin@example.com").await.unwrap();
+        browser.fill("#password", PW).await.unwrap();
+        browser.click("button[type='submit']").await.unwrap();
+
+        browser.wait_for("form[action='/confirm'] #code", STEP).await.unwrap();
+        assert_eq!(browser.text("h1").await.unwrap(), "Confirm your account");
+        assert!(!waiting.is_finished(), "nothing reaches the app before the account is confirmed");
+        let code = pool.last_code(&pool_id, "erin").expect("the confirmation code in the outbox");
+        browser.fill("#code", &code).await.unwrap();
+        browser.click("button[value='confirm']").await.unwrap();
+
+        let landed = browser.wait_for_url(&redirect, STEP).await.unwrap();
+        assert!(landed.contains("code=") && landed.contains("state="), "{landed}");
+        let out = tokio::time::timeout(STEP, waiting).await.expect("the flow ends").unwrap().unwrap();
+        assert!(out.is_signed_in);
+        let tokens = auth.fetch_auth_session(false).await.unwrap().tokens.expect("tokens after the redirect");
+        assert_eq!(tokens.username, "erin");
+        assert_eq!(auth.get_current_user().await.unwrap().username, "erin");
+        browser.close().await;
+        pool.stop().await;
+    };
+    if tokio::time::timeout(TEST_LIMIT, body).await.is_err() {
+        panic!("the test did not finish within {TEST_LIMIT:?}");
+    }
+}
