@@ -1448,3 +1448,97 @@ async fn repeated_wrong_mfa_codes_send_the_user_back_to_sign_in() {
     assert!(last.body.contains("Too many invalid codes") && last.body.contains("action=\"/login\""), "{}", last.body);
     s.pool.stop().await;
 }
+
+#[tokio::test]
+async fn email_mfa_code_from_the_outbox_completes_the_page() {
+    let s = setup().await;
+    s.pool
+        .engine()
+        .call::<op::SetUserPoolMfaConfig>(idp::SetUserPoolMfaConfigRequest {
+            user_pool_id: s.pool_id.clone(),
+            mfa_configuration: Some(idp::UserPoolMfaType::Optional),
+            email_mfa_configuration: Some(Default::default()),
+            ..Default::default()
+        })
+        .unwrap();
+    s.pool
+        .engine()
+        .call::<op::AdminSetUserMFAPreference>(idp::AdminSetUserMFAPreferenceRequest {
+            user_pool_id: s.pool_id.clone(),
+            username: "alice".into(),
+            email_mfa_settings: Some(idp::EmailMfaSettingsType { enabled: Some(true), ..Default::default() }),
+            ..Default::default()
+        })
+        .unwrap();
+    let before = s.pool.outbox(Some(&s.pool_id), Some("alice")).len();
+    let r = sign_in(&s, &[], PW).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(r.body.contains("sent you by email"), "{}", r.body);
+    let sent = s.pool.outbox(Some(&s.pool_id), Some("alice"));
+    assert_eq!(sent.len(), before + 1, "the code went to the outbox");
+    let id = hidden(&r.body, "request").unwrap();
+    let code = sent.last().unwrap().code.clone();
+    let done = post_form(&s.addr, "/mfa", &[("request", &id), ("code", &code)], &[]).await;
+    assert_eq!(done.status, 302, "{}", done.body);
+    let tokens = exchange(&s, &done.location_params()["code"], VERIFIER).await;
+    assert_eq!(tokens.status, 200, "{}", tokens.body);
+    s.pool.stop().await;
+}
+
+#[tokio::test]
+async fn sign_up_works_for_clients_with_secrets_and_links_back_to_sign_in() {
+    let (s, secret) = setup_with(true, &[OAuthFlowType::Code]).await;
+    assert!(secret.is_some());
+    let page = get(&s.addr, &authorize_target(&s.client_id, &[])).await;
+    let id = request_id(&page.body);
+    let signup = get(&s.addr, &format!("/signup?request={}", encode(&id))).await;
+    let back = format!("href=\"/login?request={}\"", encode(&id));
+    assert!(signup.body.contains(&back), "{}", signup.body);
+    let again = get(&s.addr, &format!("/login?request={}", encode(&id))).await;
+    assert_eq!(again.status, 200);
+    assert_eq!(request_id(&again.body), id);
+    let confirm = post_form(
+        &s.addr,
+        "/signup",
+        &[("request", &id), ("username", "frank"), ("email", "frank@example.com"), ("password", PW)],
+        &[],
+    )
+    .await;
+    assert_eq!(confirm.status, 200, "{}", confirm.body);
+    let code = s.pool.last_code(&s.pool_id, "frank").unwrap();
+    let done = post_form(&s.addr, "/confirm", &[("request", &id), ("code", &code), ("action", "confirm")], &[]).await;
+    assert_eq!(done.status, 302, "{}", done.body);
+    assert!(done.location_params().contains_key("code"));
+    // An unknown request id shows the expired page.
+    let unknown = get(&s.addr, "/signup?request=nope").await;
+    assert_eq!(unknown.status, 400);
+    assert!(unknown.body.contains("expired or is unknown"));
+    s.pool.stop().await;
+}
+
+#[tokio::test]
+async fn a_confirmed_sign_up_still_meets_required_mfa() {
+    let s = setup().await;
+    s.pool
+        .engine()
+        .call::<op::SetUserPoolMfaConfig>(idp::SetUserPoolMfaConfigRequest {
+            user_pool_id: s.pool_id.clone(),
+            mfa_configuration: Some(idp::UserPoolMfaType::On),
+            software_token_mfa_configuration: Some(idp::SoftwareTokenMfaConfigType {
+                enabled: Some(true),
+                ..Default::default()
+            }),
+            ..Default::default()
+        })
+        .unwrap();
+    let page = get(&s.addr, &authorize_target(&s.client_id, &[])).await;
+    let id = request_id(&page.body);
+    let form = [("request", id.as_str()), ("username", "gina"), ("email", "gina@example.com"), ("password", PW)];
+    assert_eq!(post_form(&s.addr, "/signup", &form, &[]).await.status, 200);
+    let code = s.pool.last_code(&s.pool_id, "gina").unwrap();
+    let r = post_form(&s.addr, "/confirm", &[("request", &id), ("code", &code), ("action", "confirm")], &[]).await;
+    assert_eq!(r.status, 400, "no code for the app without MFA: {:?}", r.header("location"));
+    assert!(r.header("location").is_none() && r.header("set-cookie").is_none());
+    assert!(r.body.contains("set up multi-factor authentication"), "{}", r.body);
+    s.pool.stop().await;
+}

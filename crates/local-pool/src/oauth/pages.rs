@@ -226,11 +226,13 @@ pub(super) fn confirm_post(
     }) {
         return confirm_page(&id, &username, None, None, Some(&fail.message));
     }
-    let key = match engine.user_for_sign_in(&request.pool_id, &username) {
-        Ok(Some((key, _))) => key,
+    let (key, user) = match engine.user_for_sign_in(&request.pool_id, &username) {
+        Ok(Some(found)) => found,
         _ => return expired_page(),
     };
-    finish(engine, hosted, headers, &id, &request, key)
+    hosted.lock().pending.remove(&id);
+    // Signed in as after a password: the pool's MFA applies here too.
+    after_password(engine, hosted, headers, &id, &request, key, &user)
 }
 
 /// Ends the request as a password sign-in does: request used up, session
