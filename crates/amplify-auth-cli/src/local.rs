@@ -348,24 +348,7 @@ pub(crate) async fn command(dir: &Path, cmd: &LocalCommand) -> Result<()> {
                 Some(pool) if *temporary => {
                     // As an administrator's AdminCreateUser: the first
                     // sign-in asks for a new password.
-                    pool.engine()
-                        .call::<op::AdminCreateUser>(idp::AdminCreateUserRequest {
-                            user_pool_id: local.ids.pool_id.clone(),
-                            username: username.as_str().into(),
-                            temporary_password: Some(password.as_str().into()),
-                            message_action: Some(idp::MessageActionType::Suppress),
-                            user_attributes: Some(
-                                attributes
-                                    .iter()
-                                    .map(|(k, v)| idp::AttributeType {
-                                        name: (*k).into(),
-                                        value: Some((*v).into()),
-                                        ..Default::default()
-                                    })
-                                    .collect(),
-                            ),
-                            ..Default::default()
-                        })
+                    pool.create_user_with_temporary_password(&local.ids.pool_id, username, &password, &attributes)
                         .map_err(fail)?;
                     println!(
                         "created {username} (FORCE_CHANGE_PASSWORD: a new password is asked at the first sign-in)"

@@ -9,11 +9,10 @@
 
 use std::time::Duration;
 
-use amplify_auth::config::OAuthConfig;
-use amplify_auth::{Auth, AuthConfig, RedirectListener, RetryPolicy};
 use browser_tests::Browser;
-use cognito_wire::cognito_idp::{self as idp, OAuthFlowType, operation as op};
-use local_pool::{ClientOptions, LocalPool};
+use cognito_wire::cognito_idp::OAuthFlowType;
+
+mod common;
 
 const PW: &str = "Corr3ct-Horse!";
 /// The longest the whole test may take.
@@ -24,38 +23,8 @@ const STEP: Duration = Duration::from_secs(10);
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sign_up_and_confirm_through_the_hosted_ui_completes_on_the_loopback_listener() {
     let body = async {
-        let pool = LocalPool::start().await.unwrap();
-        let pool_id = pool.create_pool("browser-signup").unwrap();
-        let client = pool.create_client(&pool_id, ClientOptions::default()).unwrap();
-        let listener = RedirectListener::bind(0).await.unwrap();
-        let redirect = listener.redirect_uri("/callback");
-        let scopes = ["openid", "email", "profile", "aws.cognito.signin.user.admin"].map(String::from).to_vec();
-        pool.engine()
-            .call::<op::UpdateUserPoolClient>(idp::UpdateUserPoolClientRequest {
-                user_pool_id: pool_id.clone(),
-                client_id: client.client_id.as_str().into(),
-                callback_ur_ls: Some(vec![redirect.clone()]),
-                allowed_o_auth_flows: Some(vec![OAuthFlowType::Code]),
-                allowed_o_auth_scopes: Some(scopes.clone()),
-                allowed_o_auth_flows_user_pool_client: Some(true),
-                supported_identity_providers: Some(vec!["COGNITO".into()]),
-                ..Default::default()
-            })
-            .unwrap();
-        let config = AuthConfig::builder(&pool_id, &client.client_id)
-            .user_pool_endpoint(pool.endpoint())
-            .retry(RetryPolicy { attempt_timeout: Duration::from_secs(10), ..Default::default() })
-            .oauth(OAuthConfig {
-                domain: pool.endpoint(),
-                scopes,
-                redirect_sign_in: vec![redirect.clone()],
-                redirect_sign_out: vec![],
-                response_type: "code".into(),
-                providers: vec![],
-            })
-            .build()
-            .unwrap();
-        let auth = Auth::new(config).unwrap();
+        let common::App { pool, pool_id, auth, listener, redirect } =
+            common::hosted_ui_app("browser-signup", OAuthFlowType::Code).await;
         let flow = auth.sign_in_with_redirect(Default::default()).await.unwrap();
         let url = flow.url().to_owned();
         let waiting = tokio::spawn(flow.complete_with_listener(listener, Duration::from_secs(30)));

@@ -8,11 +8,12 @@
 
 use std::time::Duration;
 
-use amplify_auth::config::OAuthConfig;
-use amplify_auth::{Auth, AuthConfig, AuthError, RedirectListener, RetryPolicy, SignInWithRedirectOptions};
+use amplify_auth::{Auth, AuthError, RedirectListener, SignInWithRedirectOptions};
 use browser_tests::Browser;
-use cognito_wire::cognito_idp::{self as idp, OAuthFlowType, operation as op};
-use local_pool::{ClientOptions, LocalPool};
+use cognito_wire::cognito_idp::OAuthFlowType;
+use local_pool::LocalPool;
+
+mod common;
 
 const PW: &str = "Corr3ct-Horse!";
 const STEP: Duration = Duration::from_secs(10);
@@ -20,39 +21,9 @@ const STEP: Duration = Duration::from_secs(10);
 /// A pool whose hosted-UI client allows only the implicit flow, the user
 /// alice, a loopback listener and an `Auth` configured for tokens.
 async fn implicit_fixture() -> (LocalPool, Auth, RedirectListener, String) {
-    let pool = LocalPool::start().await.unwrap();
-    let pool_id = pool.create_pool("implicit").unwrap();
-    let client = pool.create_client(&pool_id, ClientOptions::default()).unwrap();
-    let listener = RedirectListener::bind(0).await.unwrap();
-    let redirect = listener.redirect_uri("/callback");
-    let scopes = ["openid", "email", "aws.cognito.signin.user.admin"].map(String::from).to_vec();
-    pool.engine()
-        .call::<op::UpdateUserPoolClient>(idp::UpdateUserPoolClientRequest {
-            user_pool_id: pool_id.clone(),
-            client_id: client.client_id.as_str().into(),
-            callback_ur_ls: Some(vec![redirect.clone()]),
-            allowed_o_auth_flows: Some(vec![OAuthFlowType::Implicit]),
-            allowed_o_auth_scopes: Some(scopes.clone()),
-            allowed_o_auth_flows_user_pool_client: Some(true),
-            supported_identity_providers: Some(vec!["COGNITO".into()]),
-            ..Default::default()
-        })
-        .unwrap();
-    pool.create_user(&pool_id, "alice", PW, &[("email", "alice@example.com")]).unwrap();
-    let config = AuthConfig::builder(&pool_id, &client.client_id)
-        .user_pool_endpoint(pool.endpoint())
-        .retry(RetryPolicy { attempt_timeout: Duration::from_secs(10), ..Default::default() })
-        .oauth(OAuthConfig {
-            domain: pool.endpoint(),
-            scopes,
-            redirect_sign_in: vec![redirect.clone()],
-            redirect_sign_out: vec![],
-            response_type: "token".into(),
-            providers: vec![],
-        })
-        .build()
-        .unwrap();
-    (pool, Auth::new(config).unwrap(), listener, redirect)
+    let app = common::hosted_ui_app("implicit", OAuthFlowType::Implicit).await;
+    app.pool.create_user(&app.pool_id, "alice", PW, &[("email", "alice@example.com")]).unwrap();
+    (app.pool, app.auth, app.listener, app.redirect)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -239,24 +239,7 @@ impl Engine {
             let mut attributes = BTreeMap::new();
             attributes.insert("sub".to_owned(), sub.clone());
             attributes.insert("identities".to_owned(), identities.to_string());
-            User {
-                username: username.clone(),
-                sub,
-                attributes,
-                status: UserStatusType::ExternalProvider,
-                enabled: true,
-                created: now,
-                modified: now,
-                password: None,
-                groups: Default::default(),
-                codes: Default::default(),
-                failed_attempts: 0,
-                locked_until: 0,
-                tokens_valid_after: 0,
-                mfa: Default::default(),
-                devices: Default::default(),
-                device_group_key: None,
-            }
+            User::new(username.clone(), sub, attributes, UserStatusType::ExternalProvider, now)
         });
         if !user.enabled {
             return Err(Fail::not_authorized("User is disabled."));

@@ -207,9 +207,42 @@ impl LocalPool {
         password: &str,
         attributes: &[(&str, &str)],
     ) -> Result<(), Fail> {
+        self.admin_create_user(pool_id, username, None, attributes)?;
+        self.engine.call::<op::AdminSetUserPassword>(idp::AdminSetUserPasswordRequest {
+            user_pool_id: pool_id.into(),
+            username: username.into(),
+            password: password.into(),
+            permanent: Some(true),
+            ..Default::default()
+        })?;
+        Ok(())
+    }
+
+    /// Creates a user as an administrator's `AdminCreateUser` with a
+    /// temporary password does (no invitation sent): status
+    /// `FORCE_CHANGE_PASSWORD`, so the first sign-in asks for a new
+    /// password (`NEW_PASSWORD_REQUIRED`).
+    pub fn create_user_with_temporary_password(
+        &self,
+        pool_id: &str,
+        username: &str,
+        temporary_password: &str,
+        attributes: &[(&str, &str)],
+    ) -> Result<(), Fail> {
+        self.admin_create_user(pool_id, username, Some(temporary_password), attributes)
+    }
+
+    fn admin_create_user(
+        &self,
+        pool_id: &str,
+        username: &str,
+        temporary_password: Option<&str>,
+        attributes: &[(&str, &str)],
+    ) -> Result<(), Fail> {
         self.engine.call::<op::AdminCreateUser>(idp::AdminCreateUserRequest {
             user_pool_id: pool_id.into(),
             username: username.into(),
+            temporary_password: temporary_password.map(Into::into),
             message_action: Some(idp::MessageActionType::Suppress),
             user_attributes: Some(
                 attributes
@@ -221,13 +254,6 @@ impl LocalPool {
                     })
                     .collect(),
             ),
-            ..Default::default()
-        })?;
-        self.engine.call::<op::AdminSetUserPassword>(idp::AdminSetUserPasswordRequest {
-            user_pool_id: pool_id.into(),
-            username: username.into(),
-            password: password.into(),
-            permanent: Some(true),
             ..Default::default()
         })?;
         Ok(())

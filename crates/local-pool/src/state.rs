@@ -365,6 +365,36 @@ pub(crate) struct User {
     pub(crate) device_group_key: Option<String>,
 }
 
+impl User {
+    /// A new enabled user with no password, groups, codes, MFA or devices.
+    pub(crate) fn new(
+        username: String,
+        sub: String,
+        attributes: BTreeMap<String, String>,
+        status: UserStatusType,
+        now: i64,
+    ) -> Self {
+        Self {
+            username,
+            sub,
+            attributes,
+            status,
+            enabled: true,
+            created: now,
+            modified: now,
+            password: None,
+            groups: BTreeSet::new(),
+            codes: BTreeMap::new(),
+            failed_attempts: 0,
+            locked_until: 0,
+            tokens_valid_after: 0,
+            mfa: UserMfa::default(),
+            devices: BTreeMap::new(),
+            device_group_key: None,
+        }
+    }
+}
+
 /// A device issued with NewDeviceMetadata; usable for DEVICE_SRP_AUTH once
 /// ConfirmDevice registered its verifier.
 #[derive(Clone, Serialize, Deserialize)]

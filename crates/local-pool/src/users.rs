@@ -280,24 +280,7 @@ impl Engine {
             return Err(Fail::new(ErrorCode::UsernameExistsException, "User already exists"));
         }
         attributes.insert("sub".into(), sub.clone());
-        let user = User {
-            username,
-            sub,
-            attributes,
-            status: UserStatusType::Unconfirmed,
-            enabled: true,
-            created: now,
-            modified: now,
-            password: None,
-            groups: Default::default(),
-            codes: Default::default(),
-            failed_attempts: 0,
-            locked_until: 0,
-            tokens_valid_after: 0,
-            mfa: Default::default(),
-            devices: Default::default(),
-            device_group_key: None,
-        };
+        let user = User::new(username, sub, attributes, UserStatusType::Unconfirmed, now);
         Ok((key, user))
     }
 
