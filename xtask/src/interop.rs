@@ -37,26 +37,36 @@ const JS_FILES: [&str; 3] = ["common.cjs", "drive_amplify.mjs", "drive_acij.cjs"
 /// The pools preloaded with `--config` (custom-auth hooks), in `xtask/interop/`.
 const POOL_CONFIG: &str = "local-pool-config.json";
 
-struct Options {
-    scratch: PathBuf,
-    only: Vec<String>,
+pub(crate) struct Options {
+    pub(crate) scratch: PathBuf,
+    pub(crate) only: Vec<String>,
 }
 
-fn parse(args: &[&str], root: &Path) -> Result<Options> {
-    let mut options = Options { scratch: root.join("target/interop/local-pool"), only: Vec::new() };
+/// Parses `[--scratch DIR] [--only NAME,...]` for `cargo xtask interop
+/// <command>`: `scratch` is the default directory (under `root`), `names`
+/// what `--only` may pick (`kind` names them in errors).
+pub(crate) fn parse(
+    args: &[&str],
+    root: &Path,
+    command: &str,
+    scratch: &str,
+    kind: &str,
+    names: &[&str],
+) -> Result<Options> {
+    let mut options = Options { scratch: root.join(scratch), only: Vec::new() };
     let mut it = args.iter();
     while let Some(&arg) = it.next() {
         match arg {
             "--scratch" => options.scratch = PathBuf::from(it.next().context("--scratch needs a directory")?),
             "--only" => {
-                for name in it.next().context("--only needs a driver name")?.split(',') {
-                    if !DRIVERS.contains(&name) {
-                        bail!("unknown driver {name:?} (one of {})", DRIVERS.join(", "));
+                for name in it.next().with_context(|| format!("--only needs a {kind} name"))?.split(',') {
+                    if !names.contains(&name) {
+                        bail!("unknown {kind} {name:?} (one of {})", names.join(", "));
                     }
                     options.only.push(name.to_owned());
                 }
             }
-            other => bail!("interop local-pool: unknown argument {other:?}"),
+            other => bail!("interop {command}: unknown argument {other:?}"),
         }
     }
     if options.scratch.is_relative() {
@@ -67,7 +77,7 @@ fn parse(args: &[&str], root: &Path) -> Result<Options> {
 
 /// `cargo xtask interop local-pool [--scratch DIR] [--only amplify|acij|pycognito]`.
 pub(crate) fn run(root: &Path, args: &[&str]) -> Result<ExitCode> {
-    let options = parse(args, root)?;
+    let options = parse(args, root, "local-pool", "target/interop/local-pool", "driver", &DRIVERS)?;
     let drivers: Vec<&str> =
         DRIVERS.iter().copied().filter(|d| options.only.is_empty() || options.only.iter().any(|o| o == d)).collect();
     let started = Instant::now();

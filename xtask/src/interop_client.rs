@@ -56,37 +56,9 @@ const STARTUP_TIMEOUT: Duration = Duration::from_secs(60);
 const USERNAME: &str = "interop-client";
 const PASSWORD: &str = "Interop-Client-Pass-1!";
 
-struct Options {
-    scratch: PathBuf,
-    only: Vec<String>,
-}
-
-fn parse(args: &[&str], root: &Path) -> Result<Options> {
-    let mut options = Options { scratch: root.join("target/interop/ministack"), only: Vec::new() };
-    let mut it = args.iter();
-    while let Some(&arg) = it.next() {
-        match arg {
-            "--scratch" => options.scratch = PathBuf::from(it.next().context("--scratch needs a directory")?),
-            "--only" => {
-                for name in it.next().context("--only needs a server name")?.split(',') {
-                    if !SERVERS.contains(&name) {
-                        bail!("unknown server {name:?} (one of {})", SERVERS.join(", "));
-                    }
-                    options.only.push(name.to_owned());
-                }
-            }
-            other => bail!("interop client: unknown argument {other:?}"),
-        }
-    }
-    if options.scratch.is_relative() {
-        options.scratch = std::env::current_dir()?.join(&options.scratch);
-    }
-    Ok(options)
-}
-
 /// `cargo xtask interop client [--scratch DIR] [--only local-pool|ministack]`.
 pub(crate) fn run(root: &Path, args: &[&str]) -> Result<ExitCode> {
-    let options = parse(args, root)?;
+    let options = interop::parse(args, root, "client", "target/interop/ministack", "server", &SERVERS)?;
     let servers: Vec<&str> =
         SERVERS.iter().copied().filter(|s| options.only.is_empty() || options.only.iter().any(|o| o == s)).collect();
     let started = Instant::now();
@@ -688,6 +660,8 @@ mod tests {
     #[test]
     fn options_parse() {
         let root = Path::new("/r");
+        let parse =
+            |args: &[&str], root| interop::parse(args, root, "client", "target/interop/ministack", "server", &SERVERS);
         let options = parse(&["--only", "ministack", "--scratch", "/s"], root).ok();
         assert_eq!(options.as_ref().map(|o| o.only.clone()), Some(vec!["ministack".to_owned()]));
         assert_eq!(options.map(|o| o.scratch), Some(PathBuf::from("/s")));
