@@ -68,12 +68,26 @@ const SESSION_LIFETIME: i64 = 3600;
 
 /// In-flight hosted-UI state: sign-in pages shown and codes issued. Kept in
 /// memory only (a restarted pool forgets them, as it forgets SRP rounds).
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub(crate) struct Hosted {
     inner: Mutex<HostedState>,
 }
 
-#[derive(Debug, Default)]
+/// Counts only: the maps are keyed by request ids, authorization codes and
+/// session cookies, which are secrets.
+impl std::fmt::Debug for Hosted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let state = self.lock();
+        f.debug_struct("Hosted")
+            .field("requests", &state.requests.len())
+            .field("codes", &state.codes.len())
+            .field("sessions", &state.sessions.len())
+            .field("pending", &state.pending.len())
+            .finish()
+    }
+}
+
+#[derive(Default)]
 struct HostedState {
     /// Request id (hidden form field) → the validated authorize request.
     requests: HashMap<String, AuthorizeRequest>,
@@ -1245,6 +1259,16 @@ fn encode_pairs<'a>(pairs: impl Iterator<Item = (&'a str, &'a str)>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn debug_shows_no_session_or_code() {
+        let hosted = Hosted::default();
+        let session = HostedSession { pool_id: "p".into(), user_key: "u".into(), auth_time: 0, expires: 1 };
+        hosted.lock().sessions.insert("SESSION-COOKIE-VALUE".into(), session);
+        let shown = format!("{hosted:?}");
+        assert!(shown.contains("sessions: 1"), "{shown}");
+        assert!(!shown.contains("SESSION-COOKIE-VALUE"), "{shown}");
+    }
 
     #[test]
     fn forms_round_trip() {
