@@ -276,8 +276,13 @@ struct Pty {
 
 impl Pty {
     fn spawn(home: &Path, args: &str) -> Self {
+        // `exec`: the CLI replaces script's shell, so it alone gets the
+        // terminal's signals and script returns the CLI's own exit status.
+        // (CI once saw 130 after the CLI had printed its cancel message, a
+        // status the CLI does not return there; the shell, which also gets
+        // Ctrl-C, is the other candidate. Not reproduced locally.)
         let mut child = Command::new("script")
-            .args(["-qec", &format!("{BIN} {args}"), "/dev/null"])
+            .args(["-qec", &format!("exec {BIN} {args}"), "/dev/null"])
             .env("AMPLIFY_AUTH_HOME", home)
             .env("LOCAL_POOL_QUIET", "1")
             .env("TERM", "xterm")
