@@ -185,6 +185,13 @@ impl Local {
         self.pool.is_some()
     }
 
+    /// Saves an in-process pool's state on demand (see
+    /// [`local_pool::StateSaver`]); `None` for a `local-pool start` server,
+    /// which saves its own.
+    pub(crate) fn state_saver(&self) -> Option<local_pool::StateSaver> {
+        self.pool.as_ref()?.state_saver()
+    }
+
     /// The pool's URL.
     pub(crate) fn endpoint(&self) -> String {
         self.endpoint.clone()

@@ -630,7 +630,20 @@ async fn run(cli: Cli) -> Result<()> {
         || std::env::var_os("LOCAL_POOL_QUIET").is_some_and(|v| !v.is_empty());
     let spinning = pool_is_quiet && spinner::terminal_allows(io().json);
     spinner::enable(spinning);
-    if spinning && let Err(err) = spinner::install_interrupt_handler() {
+    // An in-process pool saves its state about 250 ms after each change: a
+    // Ctrl-C (at a prompt, say, right after a sign-up) saves it first.
+    let saver = session.local.as_ref().and_then(local::Local::state_saver);
+    if let Some(saver) = &saver {
+        let saver = saver.clone();
+        spinner::before_interrupt_exit(move || {
+            if let Err(err) = saver.save() {
+                eprintln!("amplify-auth: could not save the local pool's state: {err}");
+            }
+        });
+    }
+    if (spinning || saver.is_some())
+        && let Err(err) = spinner::install_interrupt_handler()
+    {
         // Ctrl-C then ends the process as usual (a frame may stay).
         eprintln!("warning: no Ctrl-C handler: {err}");
     }

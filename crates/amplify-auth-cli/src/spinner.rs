@@ -12,6 +12,9 @@
 //! reports a process ended by SIGINT), instead of leaving a frame on the
 //! screen. Waits that handle Ctrl-C themselves (the browser waits) hold an
 //! [`OwnInterrupt`] meanwhile, and the handler leaves the interrupt to them.
+//! The same handler serves commands on an in-process local pool, terminal
+//! or not, so that the pool's state is saved before the exit
+//! ([`before_interrupt_exit`]).
 
 use std::future::Future;
 use std::io::{IsTerminal, Write};
@@ -36,6 +39,9 @@ static OWNED: AtomicUsize = AtomicUsize::new(0);
 /// Whether [`install_interrupt_handler`] ran: then it alone listens for
 /// SIGINT and passes interrupts on to the waits that own them.
 static INSTALLED: AtomicBool = AtomicBool::new(false);
+
+/// Run by the Ctrl-C handler just before it exits (see [`before_interrupt_exit`]).
+static BEFORE_EXIT: std::sync::OnceLock<Box<dyn Fn() + Send + Sync>> = std::sync::OnceLock::new();
 
 /// Interrupts passed on to owning waits, and their wake-up.
 static PASSED: AtomicUsize = AtomicUsize::new(0);
@@ -115,10 +121,11 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 /// On Ctrl-C (unless a wait owns it, see [`OwnInterrupt`]): erases the
-/// spinner, says so on standard error and exits with status 130. For
-/// interactive use only (where spinners are drawn): once installed, SIGINT
-/// no longer ends the process by itself. Must be called inside the
-/// runtime, before any [`own_interrupt`].
+/// spinner (when spinners are drawn), says so on standard error, runs
+/// [`before_interrupt_exit`]'s work and exits with status 130. Installed
+/// where spinners are drawn or where state must be saved first: once
+/// installed, SIGINT no longer ends the process by itself. Must be called
+/// inside the runtime, before any [`own_interrupt`].
 pub(crate) fn install_interrupt_handler() -> std::io::Result<()> {
     #[cfg(unix)]
     let mut interrupt = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())?;
@@ -146,12 +153,25 @@ pub(crate) fn install_interrupt_handler() -> std::io::Result<()> {
                 on
             });
             let mut err = std::io::stderr().lock();
-            let _ = write!(err, "\r\x1b[2Kamplify-auth: interrupted\n");
+            let erase = if ENABLED.load(Ordering::Relaxed) { "\r\x1b[2K" } else { "" };
+            let _ = writeln!(err, "{erase}amplify-auth: interrupted");
             let _ = err.flush();
+            drop(err);
+            if let Some(last_words) = BEFORE_EXIT.get() {
+                last_words();
+            }
             std::process::exit(130);
         }
     });
     Ok(())
+}
+
+/// Work for the Ctrl-C handler of [`install_interrupt_handler`] to do
+/// before it exits (the process ends there, without unwinding or
+/// destructors): saving what must not be lost. Set once; later calls are
+/// ignored.
+pub(crate) fn before_interrupt_exit(last_words: impl Fn() + Send + Sync + 'static) {
+    let _ = BEFORE_EXIT.set(Box::new(last_words));
 }
 
 /// Whether this process talks to a person: text output, both ends a

@@ -841,6 +841,31 @@ fn interactive_ctrl_c_erases_the_spinner() {
     std::fs::remove_dir_all(&home).unwrap();
 }
 
+/// Ctrl-C at the code prompt right after an interactive sign-up on the
+/// in-process local pool (which saves about 250 ms after a change): the
+/// pool's state is saved before the exit, so the new user and its code are
+/// there for `confirm-sign-up`.
+#[test]
+fn ctrl_c_right_after_a_sign_up_keeps_the_in_process_pool_user() {
+    let home = temp_dir("tty-interrupt-save");
+    let mut pty = Pty::spawn(&home, "sign-up zed --email zed@example.com");
+    pty.expect("Password:", 1);
+    pty.type_line(PW);
+    pty.expect("Confirmation code:", 1);
+    std::io::Write::write_all(&mut pty.input, b"\x03").unwrap();
+    std::io::Write::flush(&mut pty.input).unwrap();
+    let status = pty.child.wait().unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(50));
+    let text = pty.transcript.lock().unwrap().clone();
+    assert_eq!(status.code(), Some(130), "{text}");
+    assert!(text.contains("amplify-auth: interrupted") && !text.contains("could not save"), "{text}");
+
+    let code = last_code(&home, "zed");
+    let out = run(&home, &["confirm-sign-up", "zed", &code], &[]);
+    assert!(out.contains("nextStep: DONE"), "{out}");
+    std::fs::remove_dir_all(&home).unwrap();
+}
+
 /// One Cognito JSON call (`X-Amz-Target: AWSCognitoIdentityProviderService.<op>`)
 /// to a running local pool; the status.
 fn cognito_call(endpoint: &str, op: &str, body: &serde_json::Value) -> u16 {

@@ -140,6 +140,24 @@ pub struct LocalPool {
     engine: Arc<Engine>,
     addr: SocketAddr,
     server: server::Running,
+    data_dir: Option<PathBuf>,
+}
+
+/// Saves a pool's state to its data directory on demand, from anywhere
+/// (for example just before a process exits on a signal, where
+/// [`LocalPool::stop`] cannot run). The pool also saves by itself: within
+/// about 250 ms of each change, and when it stops.
+#[derive(Debug, Clone)]
+pub struct StateSaver {
+    engine: Arc<Engine>,
+    dir: PathBuf,
+}
+
+impl StateSaver {
+    /// Writes the state now (atomically: a temporary file, then a rename).
+    pub fn save(&self) -> std::io::Result<()> {
+        persist::save(&self.engine, &self.dir)
+    }
 }
 
 impl LocalPool {
@@ -160,7 +178,14 @@ impl LocalPool {
         if let Some(config) = &options.config {
             persist::preload(&engine, config)?;
         }
-        Ok(Self { engine, addr, server })
+        Ok(Self { engine, addr, server, data_dir: options.data_dir })
+    }
+
+    /// A handle that saves this pool's state on demand; `None` for a pool
+    /// without a data directory (in memory only).
+    pub fn state_saver(&self) -> Option<StateSaver> {
+        let dir = self.data_dir.clone()?;
+        Some(StateSaver { engine: self.engine.clone(), dir })
     }
 
     /// The endpoint URL to give a Cognito client (`http://127.0.0.1:<port>`).

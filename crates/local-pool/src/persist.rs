@@ -38,8 +38,13 @@ pub(crate) fn load(dir: &Path) -> std::io::Result<Engine> {
     }
 }
 
+/// One save at a time in this process (the background saver and
+/// [`crate::StateSaver::save`] write the same temporary file).
+static SAVING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// Writes the state atomically.
 pub(crate) fn save(engine: &Engine, dir: &Path) -> std::io::Result<()> {
+    let _one_at_a_time = SAVING.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     engine.dirty.store(false, Ordering::Release);
     let bytes = {
         let state = engine.lock();

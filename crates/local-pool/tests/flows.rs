@@ -603,6 +603,42 @@ async fn state_survives_a_restart_with_a_data_dir() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// `StateSaver::save` writes the state at once (a process about to exit on
+/// a signal cannot wait for the background save): a pool started on a copy
+/// of the directory right after it knows the new user. In-memory pools have
+/// no saver.
+#[tokio::test]
+async fn a_state_saver_saves_on_demand() {
+    let dir = std::env::temp_dir().join(format!("local-pool-saver-{}", std::process::id()));
+    let copy = dir.with_extension("copy");
+    for d in [&dir, &copy] {
+        let _ = std::fs::remove_dir_all(d);
+    }
+    assert!(LocalPool::start().await.unwrap().state_saver().is_none());
+    let pool =
+        LocalPool::start_with(local_pool::Options { data_dir: Some(dir.clone()), ..Default::default() }).await.unwrap();
+    let pool_id = pool.create_pool("saved").unwrap();
+    let client = pool.create_client(&pool_id, ClientOptions::default()).unwrap();
+    pool.create_user(&pool_id, "mona", PW, &[]).unwrap();
+    pool.state_saver().unwrap().save().unwrap();
+    // Copied at once, before the background save (about 250 ms) could run.
+    std::fs::create_dir_all(&copy).unwrap();
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), copy.join(entry.file_name())).unwrap();
+    }
+    let again = LocalPool::start_with(local_pool::Options { data_dir: Some(copy.clone()), ..Default::default() })
+        .await
+        .unwrap();
+    let f = Fixture { pool: again, pool_id, client_id: client.client_id };
+    f.tokens("mona", PW);
+    f.pool.stop().await;
+    pool.stop().await;
+    for d in [&dir, &copy] {
+        let _ = std::fs::remove_dir_all(d);
+    }
+}
+
 #[tokio::test]
 async fn the_http_endpoint_serves_json_and_the_outbox() {
     use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
