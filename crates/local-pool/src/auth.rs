@@ -469,6 +469,51 @@ impl Engine {
         }
     }
 
+    /// The pool's required attributes that `user` has no value for (what
+    /// NEW_PASSWORD_REQUIRED asks for besides the password).
+    pub(crate) fn missing_required_attributes(&self, pool_id: &str, user: &User) -> OpResult<Vec<String>> {
+        let state = self.lock();
+        Ok(Engine::pool(&state, pool_id)?
+            .config
+            .schema_attributes
+            .iter()
+            .flatten()
+            .filter(|s| s.required == Some(true))
+            .filter_map(|s| s.name.clone())
+            .filter(|n| !user.attributes.contains_key(n))
+            .collect())
+    }
+
+    /// Answers NEW_PASSWORD_REQUIRED for the user `user_key` (whose
+    /// temporary password was just checked): the pool's password policy,
+    /// the given attributes (as a user may write them), then the new
+    /// password and CONFIRMED status. The updated user.
+    pub(crate) fn set_new_password(
+        &self,
+        pool_id: &str,
+        user_key: &str,
+        new_password: &str,
+        attributes: &[idp::AttributeType],
+    ) -> OpResult<User> {
+        let mut state = self.lock();
+        let pool = Engine::pool(&state, pool_id)?;
+        crate::users::check_policy(pool, new_password)?;
+        crate::users::check_attributes(pool, attributes, false)?;
+        let username = pool.users.get(user_key).ok_or_else(Fail::no_user)?.username.clone();
+        let password = crate::users::make_password(pool_id, &username, new_password)?;
+        let pool = Engine::pool_mut(&mut state, pool_id)?;
+        let stored = pool.users.get_mut(user_key).ok_or_else(Fail::no_user)?;
+        for a in attributes {
+            stored.attributes.insert(a.name.clone(), a.value.as_ref().map(|v| v.expose().clone()).unwrap_or_default());
+        }
+        stored.password = Some(password);
+        stored.status = UserStatusType::Confirmed;
+        let updated = stored.clone();
+        drop(state);
+        self.mark_dirty();
+        Ok(updated)
+    }
+
     /// After a correct password: status checks, then tokens or the next challenge.
     pub(crate) fn after_password(
         &self,
@@ -495,18 +540,7 @@ impl Engine {
                     .map(|(k, v)| (k.as_str(), v.as_str()))
                     .collect();
                 attrs.sort();
-                let required: Vec<String> = {
-                    let state = self.lock();
-                    Engine::pool(&state, pool_id)?
-                        .config
-                        .schema_attributes
-                        .iter()
-                        .flatten()
-                        .filter(|s| s.required == Some(true))
-                        .filter_map(|s| s.name.clone())
-                        .filter(|n| !user.attributes.contains_key(n))
-                        .collect()
-                };
+                let required = self.missing_required_attributes(pool_id, user)?;
                 let required: Vec<&str> = required.iter().map(String::as_str).collect();
                 let mut params = BTreeMap::new();
                 params.insert(keys::USER_ID_FOR_SRP.to_owned(), user.username.clone());
@@ -720,13 +754,10 @@ impl Engine {
                 }
             }
             (ChallengeNameType::NewPasswordRequired, Step::NewPasswordRequired) => {
-                let user = user.ok_or_else(Fail::no_user)?;
+                user.ok_or_else(Fail::no_user)?;
                 let new_password = responses
                     .get(keys::NEW_PASSWORD)
                     .ok_or_else(|| Fail::invalid("Missing required parameter NEW_PASSWORD"))?;
-                let mut state = self.lock();
-                let pool = Engine::pool(&state, &auth.pool_id)?;
-                crate::users::check_policy(pool, new_password)?;
                 let attrs: Vec<idp::AttributeType> = responses
                     .iter()
                     .filter_map(|(k, v)| k.strip_prefix(keys::USER_ATTRIBUTES_PREFIX).map(|n| (n, v)))
@@ -736,20 +767,7 @@ impl Engine {
                         ..Default::default()
                     })
                     .collect();
-                crate::users::check_attributes(pool, &attrs, false)?;
-                let password = crate::users::make_password(&auth.pool_id, &user.username, new_password)?;
-                let pool = Engine::pool_mut(&mut state, &auth.pool_id)?;
-                let stored = pool.users.get_mut(&auth.user_key).ok_or_else(Fail::no_user)?;
-                for a in &attrs {
-                    stored
-                        .attributes
-                        .insert(a.name.clone(), a.value.as_ref().map(|v| v.expose().clone()).unwrap_or_default());
-                }
-                stored.password = Some(password);
-                stored.status = UserStatusType::Confirmed;
-                let updated = stored.clone();
-                drop(state);
-                self.mark_dirty();
+                let updated = self.set_new_password(&auth.pool_id, &auth.user_key, new_password, &attrs)?;
                 self.after_password(
                     &auth.pool_id,
                     client_id,

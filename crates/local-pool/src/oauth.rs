@@ -168,6 +168,9 @@ pub(crate) fn handles(path: &str) -> bool {
             | "/signup"
             | "/confirm"
             | "/mfa"
+            | "/forgotPassword"
+            | "/confirmForgotPassword"
+            | "/newPassword"
     ) || path.starts_with(MOCK_IDP_PREFIX)
 }
 
@@ -197,7 +200,11 @@ pub(crate) async fn handle(engine: &Engine, hosted: &Hosted, req: Request<Incomi
         }
         (Method::GET, "/oauth2/authorize") | (Method::GET, "/login") => authorize(engine, hosted, &headers, &query),
         (Method::GET, "/signup") => pages::sign_up_get(engine, hosted, &query),
-        (Method::POST, "/signup" | "/confirm" | "/mfa") => {
+        (Method::GET, "/forgotPassword") => pages::forgot_get(engine, hosted, &query),
+        (
+            Method::POST,
+            "/signup" | "/confirm" | "/mfa" | "/forgotPassword" | "/confirmForgotPassword" | "/newPassword",
+        ) => {
             if !is_form(&headers) {
                 return error_page(StatusCode::BAD_REQUEST, "invalid_request", "The form must be URL-encoded.");
             }
@@ -205,6 +212,9 @@ pub(crate) async fn handle(engine: &Engine, hosted: &Hosted, req: Request<Incomi
             match path.as_str() {
                 "/signup" => pages::sign_up_post(engine, hosted, &form),
                 "/confirm" => pages::confirm_post(engine, hosted, &headers, &form),
+                "/forgotPassword" => pages::forgot_post(engine, hosted, &form),
+                "/confirmForgotPassword" => pages::confirm_forgot_post(engine, hosted, &form),
+                "/newPassword" => pages::new_password_post(engine, hosted, &headers, &form),
                 _ => pages::mfa_post(engine, hosted, &headers, &form),
             }
         }
@@ -464,12 +474,11 @@ fn login(engine: &Engine, hosted: &Hosted, headers: &HeaderMap, form: &BTreeMap<
         UserStatusType::Unconfirmed => {
             return again("Your account is not confirmed yet. Confirm it with the code you were sent, then sign in.");
         }
-        UserStatusType::ResetRequired => return again("You must reset your password before signing in."),
+        // Cognito's pages: a code to reset the password with, or the new
+        // password an administrator's temporary one calls for.
+        UserStatusType::ResetRequired => return pages::reset_required(engine, hosted, &id, &request, &user),
         UserStatusType::ForceChangePassword => {
-            return again(
-                "You must choose a new password. The local pool's hosted UI cannot do that yet: \
-                 sign in once through the API (NEW_PASSWORD_REQUIRED), then come back.",
-            );
+            return pages::new_password_required(engine, hosted, &id, &request, key, &user);
         }
         _ => {}
     }
@@ -1105,6 +1114,24 @@ fn page(status: StatusCode, title: &str, body: &str) -> Reply {
 }
 
 fn sign_in_page(request_id: &str, username: &str, error: Option<&str>, choices: &[String]) -> Reply {
+    sign_in_form(request_id, username, error, None, choices)
+}
+
+/// The sign-in page with a notice (not an error) above the form: after a
+/// password reset, say.
+fn sign_in_page_with_notice(request_id: &str, username: &str, notice: &str, choices: &[String]) -> Reply {
+    sign_in_form(request_id, username, None, Some(notice), choices)
+}
+
+fn sign_in_form(
+    request_id: &str,
+    username: &str,
+    error: Option<&str>,
+    notice: Option<&str>,
+    choices: &[String],
+) -> Reply {
+    let notice =
+        notice.map(|n| format!("<p role=\"status\" id=\"notice\">{}</p>\n", html_escape(n))).unwrap_or_default();
     let (error_html, described) = match error {
         Some(e) => (
             format!("<p class=\"error\" id=\"error\" role=\"alert\">{}</p>\n", html_escape(e)),
@@ -1133,7 +1160,7 @@ fn sign_in_page(request_id: &str, username: &str, error: Option<&str>, choices: 
         )
     };
     let body = format!(
-        "<h1>Sign in</h1>\n{error_html}<form method=\"post\" action=\"/login\">\n\
+        "<h1>Sign in</h1>\n{notice}{error_html}<form method=\"post\" action=\"/login\">\n\
          <input type=\"hidden\" name=\"request\" value=\"{request}\">\n\
          <label for=\"username\">Username</label>\n\
          <input id=\"username\" name=\"username\" type=\"text\" autocomplete=\"username\" autocapitalize=\"none\" \
@@ -1141,6 +1168,7 @@ fn sign_in_page(request_id: &str, username: &str, error: Option<&str>, choices: 
          <label for=\"password\">Password</label>\n\
          <input id=\"password\" name=\"password\" type=\"password\" autocomplete=\"current-password\" required{described}{autofocus_pw}>\n\
          <button type=\"submit\">Sign in</button>\n</form>\n\
+         <p><a id=\"forgot-password\" href=\"/forgotPassword?{signup}\">Forgot your password?</a></p>\n\
          <p>Need an account? <a id=\"sign-up\" href=\"/signup?{signup}\">Sign up</a></p>\n{federated}\
          <p class=\"note\">Local pool hosted UI.</p>",
         request = html_escape(request_id),

@@ -1542,3 +1542,245 @@ async fn a_confirmed_sign_up_still_meets_required_mfa() {
     assert!(r.body.contains("set up multi-factor authentication"), "{}", r.body);
     s.pool.stop().await;
 }
+
+/// Posts the sign-in form of a fresh authorize request for `username`.
+async fn login_as(s: &Setup, username: &str, password: &str) -> (String, Reply) {
+    let page = get(&s.addr, &authorize_target(&s.client_id, &[])).await;
+    let id = request_id(&page.body);
+    let r =
+        post_form(&s.addr, "/login", &[("request", &id), ("username", username), ("password", password)], &[]).await;
+    (id, r)
+}
+
+const NEW_PW: &str = "Brand-New-Horse-2";
+
+#[tokio::test]
+async fn forgot_password_from_the_page_then_sign_in_with_the_new_one() {
+    let s = setup().await;
+    s.pool.create_user(&s.pool_id, "dana", PW, &[("email", "dana@example.com"), ("email_verified", "true")]).unwrap();
+    let page = get(&s.addr, &authorize_target(&s.client_id, &[])).await;
+    let id = request_id(&page.body);
+    let link = format!("href=\"/forgotPassword?request={}\"", encode(&id));
+    assert!(page.body.contains(&link) && page.body.contains("Forgot your password?"), "{}", page.body);
+    let forgot = get(&s.addr, &format!("/forgotPassword?request={}", encode(&id))).await;
+    assert_eq!(forgot.status, 200, "{}", forgot.body);
+    assert!(forgot.body.contains("<h1>Forgot your password?</h1>"), "{}", forgot.body);
+
+    // An unknown user: the engine's message, on the same page.
+    let unknown = post_form(&s.addr, "/forgotPassword", &[("request", &id), ("username", "nobody")], &[]).await;
+    assert_eq!(unknown.status, 400);
+    assert!(unknown.body.contains("User does not exist."), "{}", unknown.body);
+    // Nothing to reset before a code was asked for on this request.
+    let early = post_form(
+        &s.addr,
+        "/confirmForgotPassword",
+        &[("request", &id), ("code", "123456"), ("password", NEW_PW), ("password2", NEW_PW)],
+        &[],
+    )
+    .await;
+    assert_eq!(early.status, 400);
+    assert!(early.body.contains("expired"), "{}", early.body);
+
+    let reset = post_form(&s.addr, "/forgotPassword", &[("request", &id), ("username", "dana")], &[]).await;
+    assert_eq!(reset.status, 200, "{}", reset.body);
+    assert!(reset.body.contains("<h1>Reset your password</h1>") && reset.body.contains("d***@e***"), "{}", reset.body);
+    let first = s.pool.last_code(&s.pool_id, "dana").expect("a reset code in the outbox");
+    let confirm = |code: String, password: &'static str, again: &'static str| {
+        let id = id.clone();
+        let addr = s.addr.clone();
+        async move {
+            post_form(
+                &addr,
+                "/confirmForgotPassword",
+                &[("request", &id), ("code", &code), ("password", password), ("password2", again), ("action", "reset")],
+                &[],
+            )
+            .await
+        }
+    };
+    let r = confirm("000000".into(), NEW_PW, NEW_PW).await;
+    assert_eq!(r.status, 400);
+    assert!(r.body.contains("Invalid verification code provided"), "{}", r.body);
+    let r = confirm(first.clone(), NEW_PW, "Something-Else-3").await;
+    assert_eq!(r.status, 400);
+    assert!(r.body.contains("The passwords do not match."), "{}", r.body);
+    let r = confirm(first.clone(), "short", "short").await;
+    assert_eq!(r.status, 400);
+    assert!(r.body.contains("Password must have length greater than or equal to 8"), "{}", r.body);
+    // Another code; the new one works.
+    let resent = post_form(&s.addr, "/confirmForgotPassword", &[("request", &id), ("action", "resend")], &[]).await;
+    assert_eq!(resent.status, 200, "{}", resent.body);
+    assert!(resent.body.contains("A new code has been sent."));
+    let second = s.pool.last_code(&s.pool_id, "dana").unwrap();
+    let done = confirm(second, NEW_PW, NEW_PW).await;
+    assert_eq!(done.status, 200, "{}", done.body);
+    assert!(
+        done.body.contains("<h1>Sign in</h1>") && done.body.contains("Your password has been reset."),
+        "{}",
+        done.body
+    );
+    assert_eq!(hidden(&done.body, "request").as_deref(), Some(id.as_str()), "the same authorize request goes on");
+
+    // The old password no longer works; the new one ends the request.
+    let old = post_form(&s.addr, "/login", &[("request", &id), ("username", "dana"), ("password", PW)], &[]).await;
+    assert_eq!(old.status, 400);
+    assert!(old.body.contains("Incorrect username or password."));
+    let r = post_form(&s.addr, "/login", &[("request", &id), ("username", "dana"), ("password", NEW_PW)], &[]).await;
+    assert_eq!(r.status, 302, "{}", r.body);
+    let tokens = exchange(&s, &r.location_params()["code"], VERIFIER).await;
+    assert_eq!(claims_of(tokens.json()["id_token"].as_str().unwrap())["cognito:username"], "dana");
+    s.pool.stop().await;
+}
+
+#[tokio::test]
+async fn a_user_whose_password_must_be_reset_gets_a_code_and_the_reset_page() {
+    let s = setup().await;
+    s.pool.create_user(&s.pool_id, "eve", PW, &[("email", "eve@example.com"), ("email_verified", "true")]).unwrap();
+    s.pool
+        .engine()
+        .call::<op::AdminResetUserPassword>(idp::AdminResetUserPasswordRequest {
+            user_pool_id: s.pool_id.clone(),
+            username: "eve".into(),
+            ..Default::default()
+        })
+        .unwrap();
+    let sent = s.pool.outbox(Some(&s.pool_id), Some("eve")).len();
+    let (id, r) = login_as(&s, "eve", PW).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(r.body.contains("<h1>Reset your password</h1>"), "{}", r.body);
+    assert!(r.body.contains("Your password must be reset before you sign in."), "{}", r.body);
+    assert_eq!(s.pool.outbox(Some(&s.pool_id), Some("eve")).len(), sent + 1, "a new code was sent");
+    let code = s.pool.last_code(&s.pool_id, "eve").unwrap();
+    let done = post_form(
+        &s.addr,
+        "/confirmForgotPassword",
+        &[("request", &id), ("code", &code), ("password", NEW_PW), ("password2", NEW_PW), ("action", "reset")],
+        &[],
+    )
+    .await;
+    assert_eq!(done.status, 200, "{}", done.body);
+    let r = post_form(&s.addr, "/login", &[("request", &id), ("username", "eve"), ("password", NEW_PW)], &[]).await;
+    assert_eq!(r.status, 302, "{}", r.body);
+    assert!(r.header("location").unwrap().starts_with(CALLBACK));
+    s.pool.stop().await;
+}
+
+#[tokio::test]
+async fn a_temporary_password_leads_to_the_new_password_page() {
+    let s = setup().await;
+    s.pool.create_user_with_temporary_password(&s.pool_id, "finn", "Temp-Pass-123", &[]).unwrap();
+    let (id, r) = login_as(&s, "finn", "Temp-Pass-123").await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(r.body.contains("<h1>Choose a new password</h1>"), "{}", r.body);
+    assert!(!r.body.contains("attribute."), "no required attributes in this pool:\n{}", r.body);
+    let post = |password: &'static str, again: &'static str| {
+        let (addr, id) = (s.addr.clone(), id.clone());
+        async move {
+            post_form(&addr, "/newPassword", &[("request", &id), ("password", password), ("password2", again)], &[])
+                .await
+        }
+    };
+    let r = post(NEW_PW, "Different-Horse-4").await;
+    assert_eq!(r.status, 400);
+    assert!(r.body.contains("The passwords do not match."), "{}", r.body);
+    let r = post("short", "short").await;
+    assert_eq!(r.status, 400);
+    assert!(r.body.contains("Password must have length greater than or equal to 8"), "{}", r.body);
+    let r = post(NEW_PW, NEW_PW).await;
+    assert_eq!(r.status, 302, "{}", r.body);
+    assert!(r.header("set-cookie").is_some(), "a hosted-UI session starts");
+    let tokens = exchange(&s, &r.location_params()["code"], VERIFIER).await;
+    assert_eq!(claims_of(tokens.json()["id_token"].as_str().unwrap())["cognito:username"], "finn");
+    let user = s
+        .pool
+        .engine()
+        .call::<op::AdminGetUser>(idp::AdminGetUserRequest {
+            user_pool_id: s.pool_id.clone(),
+            username: "finn".into(),
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(user.user_status, Some(idp::UserStatusType::Confirmed));
+    // The page is used up with the request.
+    let again = post(NEW_PW, NEW_PW).await;
+    assert_eq!(again.status, 400);
+    // The temporary password is gone; the new one signs in.
+    let (_, old) = login_as(&s, "finn", "Temp-Pass-123").await;
+    assert_eq!(old.status, 400);
+    let (_, new) = login_as(&s, "finn", NEW_PW).await;
+    assert_eq!(new.status, 302, "{}", new.body);
+    s.pool.stop().await;
+}
+
+/// A pool with a required `name`: the new-password page asks for it, and
+/// refuses to go on without it.
+#[tokio::test]
+async fn the_new_password_page_asks_for_missing_required_attributes() {
+    let pool = LocalPool::start().await.unwrap();
+    let engine = pool.engine();
+    let pool_id = engine
+        .call::<op::CreateUserPool>(idp::CreateUserPoolRequest {
+            pool_name: "required-name".into(),
+            schema: Some(vec![idp::SchemaAttributeType {
+                name: Some("name".into()),
+                attribute_data_type: Some(idp::AttributeDataType::String),
+                required: Some(true),
+                ..Default::default()
+            }]),
+            ..Default::default()
+        })
+        .unwrap()
+        .user_pool
+        .unwrap()
+        .id
+        .unwrap();
+    let client_id = engine
+        .call::<op::CreateUserPoolClient>(idp::CreateUserPoolClientRequest {
+            user_pool_id: pool_id.clone(),
+            client_name: "web".into(),
+            callback_ur_ls: Some(vec![CALLBACK.into()]),
+            allowed_o_auth_flows: Some(vec![OAuthFlowType::Code]),
+            allowed_o_auth_scopes: Some(vec!["openid".into(), "email".into()]),
+            allowed_o_auth_flows_user_pool_client: Some(true),
+            supported_identity_providers: Some(vec!["COGNITO".into()]),
+            ..Default::default()
+        })
+        .unwrap()
+        .user_pool_client
+        .unwrap()
+        .client_id
+        .unwrap()
+        .expose()
+        .clone();
+    pool.create_user_with_temporary_password(&pool_id, "gus", "Temp-Pass-123", &[]).unwrap();
+    let addr = pool.endpoint().trim_start_matches("http://").to_owned();
+    let s = Setup { pool, addr, pool_id, client_id };
+    let (id, r) = login_as(&s, "gus", "Temp-Pass-123").await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(r.body.contains("<label for=\"attribute-0\">name</label>"), "{}", r.body);
+    assert!(r.body.contains("name=\"attribute.name\""), "{}", r.body);
+    let without =
+        post_form(&s.addr, "/newPassword", &[("request", &id), ("password", NEW_PW), ("password2", NEW_PW)], &[]).await;
+    assert_eq!(without.status, 400);
+    assert!(without.body.contains("Enter a value for name."), "{}", without.body);
+    let with = post_form(
+        &s.addr,
+        "/newPassword",
+        &[("request", &id), ("password", NEW_PW), ("password2", NEW_PW), ("attribute.name", "Gus <G>")],
+        &[],
+    )
+    .await;
+    assert_eq!(with.status, 302, "{}", with.body);
+    let user = s
+        .pool
+        .engine()
+        .call::<op::AdminGetUser>(idp::AdminGetUserRequest {
+            user_pool_id: s.pool_id.clone(),
+            username: "gus".into(),
+            ..Default::default()
+        })
+        .unwrap();
+    let name = user.user_attributes.iter().flatten().find(|a| a.name == "name").and_then(|a| a.value.clone());
+    assert_eq!(name.map(|v| v.expose().clone()).as_deref(), Some("Gus <G>"));
+    s.pool.stop().await;
+}

@@ -1,7 +1,12 @@
-//! The hosted UI's sign-up, confirmation and MFA pages, as Cognito's:
-//! `GET /signup` and `POST /signup` (the SignUp operation), `POST /confirm`
-//! (ConfirmSignUp, or ResendConfirmationCode with the resend button), and
-//! `POST /mfa` (the code of the MFA challenge after a correct password).
+//! The hosted UI's sign-up, confirmation, MFA and password pages, as
+//! Cognito's: `GET /signup` and `POST /signup` (the SignUp operation),
+//! `POST /confirm` (ConfirmSignUp, or ResendConfirmationCode with the resend
+//! button), `POST /mfa` (the code of the MFA challenge after a correct
+//! password), `GET`/`POST /forgotPassword` and `POST /confirmForgotPassword`
+//! (ForgotPassword, then ConfirmForgotPassword; also where a user whose
+//! password must be reset is sent), and `POST /newPassword` (the new
+//! password, and missing required attributes, that an administrator's
+//! temporary password calls for: NEW_PASSWORD_REQUIRED).
 //! Every page stays on the authorize request it came from; a confirmed
 //! sign-up or a correct MFA code ends that request exactly as a password
 //! sign-in does. The rules (password policy, existing users, codes) are the
@@ -14,7 +19,8 @@ use cognito_wire::cognito_idp::{self as idp, ChallengeNameType, operation as op}
 use http::{HeaderMap, StatusCode};
 
 use super::{
-    AuthorizeRequest, Hosted, Reply, expired_page, grant, html_escape, page, sign_in_page, start_session, with_cookie,
+    AuthorizeRequest, Hosted, Reply, expired_page, grant, html_escape, page, sign_in_page, sign_in_page_with_notice,
+    start_session, with_cookie,
 };
 use crate::engine::Engine;
 use crate::state::{Step, User};
@@ -31,6 +37,12 @@ pub(super) enum Pending {
     /// A correct password; the MFA code is awaited. `session` is the
     /// engine's challenge session (the same one the API flow answers).
     Mfa { session: String, user_key: String, challenge: ChallengeNameType, wrong: u32 },
+    /// A password reset was started (ForgotPassword) for this username;
+    /// the code and the new password are awaited.
+    Reset { username: String },
+    /// A correct temporary password: the new password (and these missing
+    /// required attributes) are awaited.
+    NewPassword { user_key: String, required: Vec<String> },
 }
 
 /// The pending authorize request `id`, if it is still usable and for the
@@ -368,4 +380,258 @@ pub(super) fn sign_in_get(engine: &Engine, hosted: &Hosted, query: &BTreeMap<Str
     let id = query.get("request").cloned().unwrap_or_default();
     let Some(request) = request_of(engine, hosted, &id) else { return expired_page() };
     sign_in_page(&id, request.login_hint.as_deref().unwrap_or(""), None, &request.choices)
+}
+
+/// The new password and its repetition, as the password pages take them.
+fn new_password_fields(described: &str) -> String {
+    format!(
+        "<label for=\"password\">New password</label>\n\
+         <input id=\"password\" name=\"password\" type=\"password\" autocomplete=\"new-password\" required{described}>\n\
+         <label for=\"password2\">New password again</label>\n\
+         <input id=\"password2\" name=\"password2\" type=\"password\" autocomplete=\"new-password\" required{described}>\n"
+    )
+}
+
+/// The two new-password fields of `form`, if they are given and agree.
+fn new_password_of(form: &BTreeMap<String, String>) -> Result<String, &'static str> {
+    let password = form.get("password").cloned().unwrap_or_default();
+    if password.is_empty() {
+        return Err("Enter a new password.");
+    }
+    if form.get("password2") != Some(&password) {
+        return Err("The passwords do not match.");
+    }
+    Ok(password)
+}
+
+/// The "Forgot your password?" page: the username to send a code for.
+fn forgot_page(id: &str, username: &str, error: Option<&str>) -> Reply {
+    let (error_html, described) = error_block(error);
+    let body = format!(
+        "<h1>Forgot your password?</h1>\n<p>Enter your username and we will send you a code to reset your \
+         password.</p>\n{error_html}<form method=\"post\" action=\"/forgotPassword\">\n\
+         <input type=\"hidden\" name=\"request\" value=\"{request}\">\n\
+         <label for=\"username\">Username</label>\n\
+         <input id=\"username\" name=\"username\" type=\"text\" autocomplete=\"username\" autocapitalize=\"none\" \
+         spellcheck=\"false\" required autofocus value=\"{username}\"{described}>\n\
+         <button type=\"submit\">Send a code</button>\n</form>\n\
+         <p><a href=\"/login?request={request_q}\">Back to sign in</a></p>",
+        request = html_escape(id),
+        request_q = html_escape(&super::percent_encode(id)),
+        username = html_escape(username),
+    );
+    let status = if error.is_some() { StatusCode::BAD_REQUEST } else { StatusCode::OK };
+    page(status, "Forgot your password?", &body)
+}
+
+/// The "Reset your password" page: the code sent, the new password twice,
+/// and a button to send another code.
+fn reset_page(id: &str, destination: Option<&str>, notice: Option<&str>, error: Option<&str>) -> Reply {
+    let (error_html, described) = error_block(error);
+    let sent = match destination {
+        Some(d) => {
+            format!("<p>We have sent a code to {}. Enter it below with your new password.</p>\n", html_escape(d))
+        }
+        None => "<p>Enter the code we sent you, with your new password.</p>\n".to_owned(),
+    };
+    let notice = notice.map(|n| format!("<p role=\"status\">{}</p>\n", html_escape(n))).unwrap_or_default();
+    let body = format!(
+        "<h1>Reset your password</h1>\n{notice}{sent}{error_html}<form method=\"post\" action=\"/confirmForgotPassword\">\n\
+         <input type=\"hidden\" name=\"request\" value=\"{request}\">\n\
+         <label for=\"code\">Code</label>\n\
+         <input id=\"code\" name=\"code\" type=\"text\" inputmode=\"numeric\" autocomplete=\"one-time-code\" \
+         autofocus{described}>\n{fields}\
+         <div class=\"actions\"><button type=\"submit\" name=\"action\" value=\"reset\">Reset password</button>\n\
+         <button type=\"submit\" name=\"action\" value=\"resend\" class=\"secondary\" formnovalidate>Send a new code</button></div>\n\
+         </form>",
+        request = html_escape(id),
+        fields = new_password_fields(described),
+    );
+    let status = if error.is_some() { StatusCode::BAD_REQUEST } else { StatusCode::OK };
+    page(status, "Reset your password", &body)
+}
+
+/// The "Choose a new password" page after a temporary password, with a
+/// field for each missing required attribute.
+fn new_password_page(id: &str, required: &[String], error: Option<&str>) -> Reply {
+    let (error_html, described) = error_block(error);
+    let attributes: String = required
+        .iter()
+        .enumerate()
+        .map(|(n, name)| {
+            format!(
+                "<label for=\"attribute-{n}\">{label}</label>\n\
+                 <input id=\"attribute-{n}\" name=\"attribute.{name}\" type=\"text\" required{described}>\n",
+                label = html_escape(name),
+                name = html_escape(name),
+            )
+        })
+        .collect();
+    let body = format!(
+        "<h1>Choose a new password</h1>\n<p>Your password was set by an administrator and must be changed before \
+         you sign in.</p>\n{error_html}<form method=\"post\" action=\"/newPassword\">\n\
+         <input type=\"hidden\" name=\"request\" value=\"{request}\">\n{fields}{attributes}\
+         <button type=\"submit\">Change password</button>\n</form>",
+        request = html_escape(id),
+        fields = new_password_fields(described),
+    );
+    let status = if error.is_some() { StatusCode::BAD_REQUEST } else { StatusCode::OK };
+    page(status, "Choose a new password", &body)
+}
+
+/// ForgotPassword for `username` on the request's client: where the code
+/// went, or the engine's message.
+fn send_reset_code(engine: &Engine, request: &AuthorizeRequest, username: &str) -> Result<Option<String>, String> {
+    engine
+        .call::<op::ForgotPassword>(idp::ForgotPasswordRequest {
+            client_id: Sensitive::new(request.client_id.clone()),
+            username: Sensitive::new(username.to_owned()),
+            secret_hash: secret_hash(engine, request, username),
+            ..Default::default()
+        })
+        .map(|r| r.code_delivery_details.and_then(|d| d.destination))
+        .map_err(|fail| fail.message)
+}
+
+/// `GET /forgotPassword?request=<id>`: the sign-in page's "Forgot your
+/// password?" link.
+pub(super) fn forgot_get(engine: &Engine, hosted: &Hosted, query: &BTreeMap<String, String>) -> Reply {
+    let id = query.get("request").cloned().unwrap_or_default();
+    let Some(request) = request_of(engine, hosted, &id) else { return expired_page() };
+    forgot_page(&id, request.login_hint.as_deref().unwrap_or(""), None)
+}
+
+/// `POST /forgotPassword`: ForgotPassword, then the reset page.
+pub(super) fn forgot_post(engine: &Engine, hosted: &Hosted, form: &BTreeMap<String, String>) -> Reply {
+    let id = form.get("request").cloned().unwrap_or_default();
+    let username = form.get("username").map(|s| s.trim().to_owned()).unwrap_or_default();
+    let Some(request) = request_of(engine, hosted, &id) else { return expired_page() };
+    if username.is_empty() {
+        return forgot_page(&id, "", Some("Enter your username."));
+    }
+    match send_reset_code(engine, &request, &username) {
+        Ok(destination) => {
+            hosted.lock().pending.insert(id.clone(), Pending::Reset { username });
+            reset_page(&id, destination.as_deref(), None, None)
+        }
+        Err(message) => forgot_page(&id, &username, Some(&message)),
+    }
+}
+
+/// A correct password for a user whose password must be reset
+/// (RESET_REQUIRED): a code is sent and the reset page shown, as Cognito's
+/// hosted UI does.
+pub(super) fn reset_required(
+    engine: &Engine,
+    hosted: &Hosted,
+    id: &str,
+    request: &AuthorizeRequest,
+    user: &User,
+) -> Reply {
+    match send_reset_code(engine, request, &user.username) {
+        Ok(destination) => {
+            hosted.lock().pending.insert(id.to_owned(), Pending::Reset { username: user.username.clone() });
+            let notice = "Your password must be reset before you sign in.";
+            reset_page(id, destination.as_deref(), Some(notice), None)
+        }
+        Err(message) => sign_in_page(id, &user.username, Some(&message), &request.choices),
+    }
+}
+
+/// `POST /confirmForgotPassword`: ConfirmForgotPassword for the user the
+/// code was sent to on this request (then the sign-in page, with a
+/// notice), or another code.
+pub(super) fn confirm_forgot_post(engine: &Engine, hosted: &Hosted, form: &BTreeMap<String, String>) -> Reply {
+    let id = form.get("request").cloned().unwrap_or_default();
+    let Some(request) = request_of(engine, hosted, &id) else { return expired_page() };
+    let username = match hosted.lock().pending.get(&id) {
+        Some(Pending::Reset { username }) => username.clone(),
+        _ => return expired_page(),
+    };
+    if form.get("action").map(String::as_str) == Some("resend") {
+        return match send_reset_code(engine, &request, &username) {
+            Ok(destination) => reset_page(&id, destination.as_deref(), Some("A new code has been sent."), None),
+            Err(message) => reset_page(&id, None, None, Some(&message)),
+        };
+    }
+    let code = form.get("code").map(|s| s.trim().to_owned()).unwrap_or_default();
+    if code.is_empty() {
+        return reset_page(&id, None, None, Some("Enter the code we sent you."));
+    }
+    let password = match new_password_of(form) {
+        Ok(p) => p,
+        Err(message) => return reset_page(&id, None, None, Some(message)),
+    };
+    if let Err(fail) = engine.call::<op::ConfirmForgotPassword>(idp::ConfirmForgotPasswordRequest {
+        client_id: Sensitive::new(request.client_id.clone()),
+        username: Sensitive::new(username.clone()),
+        confirmation_code: code,
+        password: Sensitive::new(password),
+        secret_hash: secret_hash(engine, &request, &username),
+        ..Default::default()
+    }) {
+        return reset_page(&id, None, None, Some(&fail.message));
+    }
+    hosted.lock().pending.remove(&id);
+    let notice = "Your password has been reset. Sign in with your new password.";
+    sign_in_page_with_notice(&id, &username, notice, &request.choices)
+}
+
+/// A correct temporary password (FORCE_CHANGE_PASSWORD): the page asking
+/// for the new one.
+pub(super) fn new_password_required(
+    engine: &Engine,
+    hosted: &Hosted,
+    id: &str,
+    request: &AuthorizeRequest,
+    user_key: String,
+    user: &User,
+) -> Reply {
+    let required = match engine.missing_required_attributes(&request.pool_id, user) {
+        Ok(required) => required,
+        Err(fail) => return sign_in_page(id, &user.username, Some(&fail.message), &request.choices),
+    };
+    let page = new_password_page(id, &required, None);
+    hosted.lock().pending.insert(id.to_owned(), Pending::NewPassword { user_key, required });
+    page
+}
+
+/// `POST /newPassword`: the engine's NEW_PASSWORD_REQUIRED answer (policy,
+/// attributes, CONFIRMED), then the request goes on as after a password:
+/// MFA, or signed in.
+pub(super) fn new_password_post(
+    engine: &Engine,
+    hosted: &Hosted,
+    headers: &HeaderMap,
+    form: &BTreeMap<String, String>,
+) -> Reply {
+    let id = form.get("request").cloned().unwrap_or_default();
+    let Some(request) = request_of(engine, hosted, &id) else { return expired_page() };
+    let Some(Pending::NewPassword { user_key, required }) = hosted.lock().pending.get(&id).cloned() else {
+        return expired_page();
+    };
+    let password = match new_password_of(form) {
+        Ok(p) => p,
+        Err(message) => return new_password_page(&id, &required, Some(message)),
+    };
+    let attributes: Vec<idp::AttributeType> = required
+        .iter()
+        .filter_map(|name| {
+            let value = form.get(&format!("attribute.{name}")).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+            value.map(|v| idp::AttributeType {
+                name: name.clone(),
+                value: Some(Sensitive::new(v)),
+                ..Default::default()
+            })
+        })
+        .collect();
+    if let Some(missing) = required.iter().find(|name| !attributes.iter().any(|a| &a.name == *name)) {
+        return new_password_page(&id, &required, Some(&format!("Enter a value for {missing}.")));
+    }
+    let user = match engine.set_new_password(&request.pool_id, &user_key, &password, &attributes) {
+        Ok(user) => user,
+        Err(fail) => return new_password_page(&id, &required, Some(&fail.message)),
+    };
+    hosted.lock().pending.remove(&id);
+    after_password(engine, hosted, headers, &id, &request, user_key, &user)
 }
