@@ -12,7 +12,7 @@
 use std::time::Duration;
 
 use browser_tests::Browser;
-use cognito_wire::cognito_idp::OAuthFlowType;
+use cognito_wire::cognito_idp::{self as idp, OAuthFlowType, operation as op};
 
 mod common;
 
@@ -156,6 +156,59 @@ async fn a_temporary_password_is_changed_on_the_hosted_ui_then_signed_in() {
         auth.sign_out(Default::default()).await.unwrap();
         let out = auth.sign_in("jay", Some(NEW_PW), Default::default()).await.unwrap();
         assert!(out.is_signed_in);
+        browser.close().await;
+        pool.stop().await;
+    };
+    if tokio::time::timeout(TEST_LIMIT, body).await.is_err() {
+        panic!("the test did not finish within {TEST_LIMIT:?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn required_mfa_is_set_up_with_an_authenticator_on_the_hosted_ui() {
+    let body = async {
+        let common::App { pool, pool_id, auth, listener, redirect } =
+            common::hosted_ui_app("browser-mfa-setup", OAuthFlowType::Code).await;
+        pool.engine()
+            .call::<op::SetUserPoolMfaConfig>(idp::SetUserPoolMfaConfigRequest {
+                user_pool_id: pool_id.clone(),
+                mfa_configuration: Some(idp::UserPoolMfaType::On),
+                software_token_mfa_configuration: Some(idp::SoftwareTokenMfaConfigType {
+                    enabled: Some(true),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            })
+            .unwrap();
+        pool.create_user(&pool_id, "kim", PW, &[]).unwrap();
+        let flow = auth.sign_in_with_redirect(Default::default()).await.unwrap();
+        let url = flow.url().to_owned();
+        let waiting = tokio::spawn(flow.complete_with_listener(listener, Duration::from_secs(30)));
+        let browser = Browser::start().await.unwrap();
+
+        browser.goto(&url).await.unwrap();
+        browser.wait_for("#username", STEP).await.unwrap();
+        browser.fill("#username", "kim").await.unwrap();
+        browser.fill("#password", PW).await.unwrap();
+        browser.click("button[type='submit']").await.unwrap();
+
+        browser.wait_for("form[action='/mfaSetup'] #code", STEP).await.unwrap();
+        assert_eq!(browser.text("h1").await.unwrap(), "Set up an authenticator app");
+        let shot = browser.screenshot("mfa-setup-page").await.unwrap();
+        assert!(std::fs::metadata(&shot).unwrap().len() > 1000, "a real PNG");
+        // What a person would type into the app: the key as shown.
+        let secret = browser.text("#secret").await.unwrap().replace(' ', "");
+        let code = local_pool::current_totp(&secret, pool.engine().now()).expect("a base32 key");
+        browser.fill("#code", &code).await.unwrap();
+        browser.click("button[type='submit']").await.unwrap();
+
+        let landed = browser.wait_for_url(&redirect, STEP).await.unwrap();
+        assert!(landed.contains("code="), "{landed}");
+        signed_in_as(&auth, waiting, "kim").await;
+        // The API sign-in now meets the authenticator as its MFA.
+        auth.sign_out(Default::default()).await.unwrap();
+        let out = auth.sign_in("kim", Some(PW), Default::default()).await.unwrap();
+        assert_eq!(out.next_step, amplify_auth::SignInStep::ConfirmSignInWithTotpCode);
         browser.close().await;
         pool.stop().await;
     };

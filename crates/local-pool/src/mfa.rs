@@ -302,11 +302,7 @@ impl Engine {
             }
             (ChallengeNameType::MfaSetup, Step::MfaSetup { choices, secret, verified }) => {
                 if verified {
-                    let secret = secret.map(|s| s.to_string());
-                    self.update_user_mfa(&auth.pool_id, &auth.user_key, |m| {
-                        m.totp = true;
-                        m.totp_secret = secret;
-                    })?;
+                    self.enable_totp(&auth.pool_id, &auth.user_key, secret.map(|s| s.to_string()))?;
                     let result = self.issue_tokens(
                         &auth.pool_id,
                         &auth.client_id,
@@ -345,6 +341,15 @@ impl Engine {
             }
             (other, _) => Err(Fail::invalid(format!("Challenge {other} is not the one pending for this session"))),
         }
+    }
+
+    /// MFA_SETUP done with a verified authenticator: TOTP becomes an
+    /// enabled factor of the user, with `secret`.
+    pub(crate) fn enable_totp(&self, pool_id: &str, key: &str, secret: Option<String>) -> OpResult<()> {
+        self.update_user_mfa(pool_id, key, |m| {
+            m.totp = true;
+            m.totp_secret = secret;
+        })
     }
 
     fn update_user_mfa(&self, pool_id: &str, key: &str, f: impl FnOnce(&mut crate::state::UserMfa)) -> OpResult<()> {

@@ -171,6 +171,8 @@ pub(crate) fn handles(path: &str) -> bool {
             | "/forgotPassword"
             | "/confirmForgotPassword"
             | "/newPassword"
+            | "/mfaSetup"
+            | "/mfaSelect"
     ) || path.starts_with(MOCK_IDP_PREFIX)
 }
 
@@ -203,7 +205,14 @@ pub(crate) async fn handle(engine: &Engine, hosted: &Hosted, req: Request<Incomi
         (Method::GET, "/forgotPassword") => pages::forgot_get(engine, hosted, &query),
         (
             Method::POST,
-            "/signup" | "/confirm" | "/mfa" | "/forgotPassword" | "/confirmForgotPassword" | "/newPassword",
+            "/signup"
+            | "/confirm"
+            | "/mfa"
+            | "/forgotPassword"
+            | "/confirmForgotPassword"
+            | "/newPassword"
+            | "/mfaSetup"
+            | "/mfaSelect",
         ) => {
             if !is_form(&headers) {
                 return error_page(StatusCode::BAD_REQUEST, "invalid_request", "The form must be URL-encoded.");
@@ -215,6 +224,8 @@ pub(crate) async fn handle(engine: &Engine, hosted: &Hosted, req: Request<Incomi
                 "/forgotPassword" => pages::forgot_post(engine, hosted, &form),
                 "/confirmForgotPassword" => pages::confirm_forgot_post(engine, hosted, &form),
                 "/newPassword" => pages::new_password_post(engine, hosted, &headers, &form),
+                "/mfaSetup" => pages::mfa_setup_post(engine, hosted, &headers, &form),
+                "/mfaSelect" => pages::select_mfa_post(engine, hosted, &form),
                 _ => pages::mfa_post(engine, hosted, &headers, &form),
             }
         }
@@ -1090,7 +1101,10 @@ h2{font-size:1rem;margin-top:2rem}.providers{list-style:none;padding:0}\
 .actions{display:flex;flex-wrap:wrap;gap:.75rem;align-items:flex-end}\
 .secondary{background:#fff;color:#1a5fb4;border:2px solid #1a5fb4}\
 .error{color:#a51d2d;border:1px solid #a51d2d;padding:.5rem;border-radius:4px;margin-top:1rem}\
-.note{color:#444;font-size:.9rem;margin-top:2rem}";
+.note{color:#444;font-size:.9rem;margin-top:2rem}\
+fieldset{border:1px solid #555;border-radius:4px;margin-top:1rem}fieldset div{margin-top:.5rem}\
+input[type=radio]{display:inline;width:auto;margin-right:.5rem}.inline{display:inline;font-weight:400}\
+code{font-size:1.1rem;letter-spacing:.05em;overflow-wrap:anywhere}";
 
 fn page(status: StatusCode, title: &str, body: &str) -> Reply {
     let html = format!(

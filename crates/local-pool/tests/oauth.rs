@@ -449,9 +449,12 @@ async fn unconfirmed_users_and_mfa_get_a_clear_message() {
             ..Default::default()
         })
         .unwrap();
+    // MFA required and none set up: the authenticator set-up page, not
+    // a code for the app.
     let r = sign_in(&s, &[], PW).await;
-    assert_eq!(r.status, 400);
-    assert!(r.body.contains("multi-factor authentication"), "{}", r.body);
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(r.body.contains("<h1>Set up an authenticator app</h1>"), "{}", r.body);
+    assert!(r.header("location").is_none() && r.header("set-cookie").is_none());
     s.pool.stop().await;
 }
 
@@ -1537,9 +1540,9 @@ async fn a_confirmed_sign_up_still_meets_required_mfa() {
     assert_eq!(post_form(&s.addr, "/signup", &form, &[]).await.status, 200);
     let code = s.pool.last_code(&s.pool_id, "gina").unwrap();
     let r = post_form(&s.addr, "/confirm", &[("request", &id), ("code", &code), ("action", "confirm")], &[]).await;
-    assert_eq!(r.status, 400, "no code for the app without MFA: {:?}", r.header("location"));
+    assert_eq!(r.status, 200, "no code for the app without MFA: {:?}", r.header("location"));
     assert!(r.header("location").is_none() && r.header("set-cookie").is_none());
-    assert!(r.body.contains("set up multi-factor authentication"), "{}", r.body);
+    assert!(r.body.contains("<h1>Set up an authenticator app</h1>"), "{}", r.body);
     s.pool.stop().await;
 }
 
@@ -1782,5 +1785,150 @@ async fn the_new_password_page_asks_for_missing_required_attributes() {
         .unwrap();
     let name = user.user_attributes.iter().flatten().find(|a| a.name == "name").and_then(|a| a.value.clone());
     assert_eq!(name.map(|v| v.expose().clone()).as_deref(), Some("Gus <G>"));
+    s.pool.stop().await;
+}
+
+/// The secret shown on the set-up page (grouped by four for typing).
+fn shown_secret(page: &str) -> String {
+    let marker = "<code id=\"secret\">";
+    let start = page.find(marker).expect("the secret") + marker.len();
+    page[start..].split('<').next().unwrap().replace(' ', "")
+}
+
+fn require_totp(s: &Setup) {
+    s.pool
+        .engine()
+        .call::<op::SetUserPoolMfaConfig>(idp::SetUserPoolMfaConfigRequest {
+            user_pool_id: s.pool_id.clone(),
+            mfa_configuration: Some(idp::UserPoolMfaType::On),
+            software_token_mfa_configuration: Some(idp::SoftwareTokenMfaConfigType {
+                enabled: Some(true),
+                ..Default::default()
+            }),
+            email_mfa_configuration: Some(Default::default()),
+            ..Default::default()
+        })
+        .unwrap();
+}
+
+#[tokio::test]
+async fn required_mfa_is_set_up_on_the_page_with_an_authenticator_app() {
+    let s = setup().await;
+    require_totp(&s);
+    let r = sign_in(&s, &[], PW).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(r.body.contains("<h1>Set up an authenticator app</h1>"), "{}", r.body);
+    let secret = shown_secret(&r.body);
+    assert!(secret.len() >= 16, "{secret}");
+    let uri = format!("otpauth://totp/hosted:alice?secret={secret}&amp;issuer=hosted");
+    assert!(r.body.contains(&uri), "{}", r.body);
+    assert!(r.body.contains("<svg id=\"qr\" role=\"img\" aria-label="), "a QR code, inline:\n{}", r.body);
+    assert!(!r.body.contains("<?xml"), "{}", r.body);
+    let id = hidden(&r.body, "request").unwrap();
+
+    let wrong = post_form(&s.addr, "/mfaSetup", &[("request", &id), ("code", "000000x")], &[]).await;
+    assert_eq!(wrong.status, 400);
+    assert!(wrong.body.contains("Invalid code received for user"), "{}", wrong.body);
+    assert_eq!(shown_secret(&wrong.body), secret, "the same key, to try again");
+    let code = local_pool::current_totp(&secret, s.pool.engine().now()).unwrap();
+    let done = post_form(&s.addr, "/mfaSetup", &[("request", &id), ("code", &code)], &[]).await;
+    assert_eq!(done.status, 302, "{}", done.body);
+    assert!(done.header("set-cookie").is_some());
+    let tokens = exchange(&s, &done.location_params()["code"], VERIFIER).await;
+    assert_eq!(claims_of(tokens.json()["id_token"].as_str().unwrap())["cognito:username"], "alice");
+    let replay = post_form(&s.addr, "/mfaSetup", &[("request", &id), ("code", &code)], &[]).await;
+    assert_eq!(replay.status, 400, "the request is used up");
+
+    // The authenticator is now the user's factor: a new sign-in asks for its code.
+    let user = s
+        .pool
+        .engine()
+        .call::<op::AdminGetUser>(idp::AdminGetUserRequest {
+            user_pool_id: s.pool_id.clone(),
+            username: "alice".into(),
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(user.user_mfa_setting_list, Some(vec!["SOFTWARE_TOKEN_MFA".to_owned()]));
+    let again = sign_in(&s, &[], PW).await;
+    assert_eq!(again.status, 200, "{}", again.body);
+    assert!(again.body.contains("action=\"/mfa\"") && again.body.contains("authenticator app"), "{}", again.body);
+    s.pool.stop().await;
+}
+
+#[tokio::test]
+async fn repeated_wrong_set_up_codes_send_the_user_back_to_sign_in() {
+    let s = setup().await;
+    require_totp(&s);
+    let r = sign_in(&s, &[], PW).await;
+    let id = hidden(&r.body, "request").unwrap();
+    let mut last = None;
+    for _ in 0..5 {
+        last = Some(post_form(&s.addr, "/mfaSetup", &[("request", &id), ("code", "000000x")], &[]).await);
+    }
+    let last = last.unwrap();
+    assert!(last.body.contains("Too many invalid codes") && last.body.contains("action=\"/login\""), "{}", last.body);
+    let user = s
+        .pool
+        .engine()
+        .call::<op::AdminGetUser>(idp::AdminGetUserRequest {
+            user_pool_id: s.pool_id.clone(),
+            username: "alice".into(),
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(user.user_mfa_setting_list.unwrap_or_default(), Vec::<String>::new(), "nothing was set up");
+    s.pool.stop().await;
+}
+
+#[tokio::test]
+async fn several_factors_without_a_preference_are_offered_as_a_choice() {
+    let s = setup().await;
+    enrol_totp(&s).await;
+    let engine = s.pool.engine();
+    engine
+        .call::<op::SetUserPoolMfaConfig>(idp::SetUserPoolMfaConfigRequest {
+            user_pool_id: s.pool_id.clone(),
+            mfa_configuration: Some(idp::UserPoolMfaType::Optional),
+            software_token_mfa_configuration: Some(idp::SoftwareTokenMfaConfigType {
+                enabled: Some(true),
+                ..Default::default()
+            }),
+            email_mfa_configuration: Some(Default::default()),
+            ..Default::default()
+        })
+        .unwrap();
+    engine
+        .call::<op::AdminSetUserMFAPreference>(idp::AdminSetUserMFAPreferenceRequest {
+            user_pool_id: s.pool_id.clone(),
+            username: "alice".into(),
+            email_mfa_settings: Some(idp::EmailMfaSettingsType { enabled: Some(true), ..Default::default() }),
+            software_token_mfa_settings: Some(idp::SoftwareTokenMfaSettingsType {
+                enabled: Some(true),
+                preferred_mfa: Some(false),
+                ..Default::default()
+            }),
+            ..Default::default()
+        })
+        .unwrap();
+    let r = sign_in(&s, &[], PW).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(r.body.contains("<h1>Choose how to verify</h1>"), "{}", r.body);
+    assert!(r.body.contains("value=\"SOFTWARE_TOKEN_MFA\"") && r.body.contains("value=\"EMAIL_OTP\""), "{}", r.body);
+    let id = hidden(&r.body, "request").unwrap();
+    let bad = post_form(&s.addr, "/mfaSelect", &[("request", &id), ("factor", "SMS_MFA")], &[]).await;
+    assert_eq!(bad.status, 400);
+    assert!(bad.body.contains("Choose one of the options."), "{}", bad.body);
+    let before = s.pool.outbox(Some(&s.pool_id), Some("alice")).len();
+    let chosen = post_form(&s.addr, "/mfaSelect", &[("request", &id), ("factor", "EMAIL_OTP")], &[]).await;
+    assert_eq!(chosen.status, 200, "{}", chosen.body);
+    assert!(chosen.body.contains("sent you by email"), "{}", chosen.body);
+    let sent = s.pool.outbox(Some(&s.pool_id), Some("alice"));
+    assert_eq!(sent.len(), before + 1, "the code went to the outbox");
+    let done = post_form(&s.addr, "/mfa", &[("request", &id), ("code", &sent.last().unwrap().code)], &[]).await;
+    assert_eq!(done.status, 302, "{}", done.body);
+    // The choice is used up with the request.
+    let again = post_form(&s.addr, "/mfaSelect", &[("request", &id), ("factor", "EMAIL_OTP")], &[]).await;
+    assert_eq!(again.status, 400);
     s.pool.stop().await;
 }

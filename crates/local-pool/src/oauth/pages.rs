@@ -43,6 +43,13 @@ pub(super) enum Pending {
     /// A correct temporary password: the new password (and these missing
     /// required attributes) are awaited.
     NewPassword { user_key: String, required: Vec<String> },
+    /// MFA is required and the user has none: an authenticator app is
+    /// being set up (`session` is the engine's MFA_SETUP session, after
+    /// AssociateSoftwareToken); its first code is awaited.
+    MfaSetup { session: String, user_key: String, wrong: u32 },
+    /// Several factors and no preference: the user's choice among them is
+    /// awaited (`session`: the engine's SELECT_MFA_TYPE session).
+    SelectMfa { session: String, user_key: String, choices: Vec<ChallengeNameType> },
 }
 
 /// The pending authorize request `id`, if it is still usable and for the
@@ -284,20 +291,33 @@ pub(super) fn after_password(
         Ok(Some(outcome)) => outcome,
         Err(fail) => return again(&fail.message),
     };
-    let (mut challenge, mut session) = (outcome.challenge_name, outcome.session);
-    if challenge == Some(ChallengeNameType::SelectMfaType) {
-        // Several factors and no preference: the first one offered (the
-        // API flow lets the user choose; this page does not yet).
-        let choice = session.as_deref().and_then(|sid| match engine.lock().sessions.remove(sid).map(|s| s.step) {
-            Some(Step::SelectMfa { choices }) => choices.first().cloned(),
-            _ => None,
-        });
-        let Some(choice) = choice else { return again("Your session has expired. Sign in again.") };
-        match engine.issue_mfa_challenge(&request.pool_id, &request.client_id, &key, user, choice) {
-            Ok(o) => (challenge, session) = (o.challenge_name, o.session),
-            Err(fail) => return again(&fail.message),
+    match (outcome.challenge_name, outcome.session) {
+        (Some(ChallengeNameType::SelectMfaType), Some(session)) => {
+            let choices = match engine.lock().sessions.get(&session).map(|s| &s.step) {
+                Some(Step::SelectMfa { choices }) => choices.clone(),
+                _ => return again("Your session has expired. Sign in again."),
+            };
+            let page = select_mfa_page(id, &choices, None);
+            hosted.lock().pending.insert(id.to_owned(), Pending::SelectMfa { session, user_key: key, choices });
+            page
         }
+        (Some(ChallengeNameType::MfaSetup), Some(session)) => {
+            start_mfa_setup(engine, hosted, id, request, key, user, session)
+        }
+        (challenge, session) => code_page(hosted, id, key, challenge, session)
+            .unwrap_or_else(|| again("This sign-in step is not supported by the local pool's hosted UI.")),
     }
+}
+
+/// The code page for an MFA challenge the engine issued (TOTP, or a code
+/// it sent by SMS or email); `None` for another step.
+fn code_page(
+    hosted: &Hosted,
+    id: &str,
+    key: String,
+    challenge: Option<ChallengeNameType>,
+    session: Option<String>,
+) -> Option<Reply> {
     match (challenge, session) {
         (
             Some(c @ (ChallengeNameType::SoftwareTokenMfa | ChallengeNameType::SmsMfa | ChallengeNameType::EmailOtp)),
@@ -307,18 +327,222 @@ pub(super) fn after_password(
                 .lock()
                 .pending
                 .insert(id.to_owned(), Pending::Mfa { session, user_key: key, challenge: c.clone(), wrong: 0 });
-            mfa_page(id, &c, None)
+            Some(mfa_page(id, &c, None))
         }
-        (Some(ChallengeNameType::MfaSetup), session) => {
-            if let Some(sid) = session {
-                engine.lock().sessions.remove(&sid);
-            }
-            again(
-                "This account must set up multi-factor authentication first, which the local pool's hosted UI \
-                 cannot do yet. Set it up through the API (AssociateSoftwareToken), then sign in here.",
+        _ => None,
+    }
+}
+
+/// What a factor is called on the choice page.
+fn factor_label(challenge: &ChallengeNameType) -> &'static str {
+    match challenge {
+        ChallengeNameType::SoftwareTokenMfa => "Authenticator app",
+        ChallengeNameType::SmsMfa => "Text message (SMS)",
+        ChallengeNameType::EmailOtp => "Email",
+        _ => "Other",
+    }
+}
+
+/// The "Choose how to verify" page: one radio button per enabled factor.
+fn select_mfa_page(id: &str, choices: &[ChallengeNameType], error: Option<&str>) -> Reply {
+    let (error_html, _) = error_block(error);
+    let options: String = choices
+        .iter()
+        .enumerate()
+        .map(|(n, c)| {
+            let checked = if n == 0 { " checked" } else { "" };
+            format!(
+                "<div><input type=\"radio\" id=\"factor-{n}\" name=\"factor\" value=\"{value}\"{checked}>\n\
+                 <label class=\"inline\" for=\"factor-{n}\">{label}</label></div>\n",
+                value = html_escape(c.as_str()),
+                label = factor_label(c),
             )
+        })
+        .collect();
+    let body = format!(
+        "<h1>Choose how to verify</h1>\n{error_html}<form method=\"post\" action=\"/mfaSelect\">\n\
+         <input type=\"hidden\" name=\"request\" value=\"{request}\">\n\
+         <fieldset><legend>Send or read a code with</legend>\n{options}</fieldset>\n\
+         <button type=\"submit\">Continue</button>\n</form>",
+        request = html_escape(id),
+    );
+    let status = if error.is_some() { StatusCode::BAD_REQUEST } else { StatusCode::OK };
+    page(status, "Choose how to verify", &body)
+}
+
+/// The authenticator set-up page: the secret (grouped for typing) and the
+/// `otpauth://` URI, then the app's first code.
+fn mfa_setup_page(id: &str, secret: &str, uri: &str, error: Option<&str>) -> Reply {
+    let (error_html, described) = error_block(error);
+    let grouped: Vec<String> =
+        secret.as_bytes().chunks(4).map(|c| String::from_utf8_lossy(c).into_owned()).collect::<Vec<_>>();
+    let body = format!(
+        "<h1>Set up an authenticator app</h1>\n<p>This account needs multi-factor authentication. Add this key \
+         to your authenticator app, then enter the code it shows.</p>\n\
+         {qr}<p><code id=\"secret\">{grouped}</code></p>\n\
+         <p><a id=\"otpauth\" href=\"{uri}\">Open in an authenticator app</a></p>\n\
+         {error_html}<form method=\"post\" action=\"/mfaSetup\">\n\
+         <input type=\"hidden\" name=\"request\" value=\"{request}\">\n\
+         <label for=\"code\">Code from the app</label>\n\
+         <input id=\"code\" name=\"code\" type=\"text\" inputmode=\"numeric\" autocomplete=\"one-time-code\" \
+         required autofocus{described}>\n\
+         <button type=\"submit\">Verify and sign in</button>\n</form>",
+        qr = qr_svg(uri),
+        grouped = html_escape(&grouped.join(" ")),
+        uri = html_escape(uri),
+        request = html_escape(id),
+    );
+    let status = if error.is_some() { StatusCode::BAD_REQUEST } else { StatusCode::OK };
+    page(status, "Set up an authenticator app", &body)
+}
+
+/// `uri` as a QR code for an authenticator app to scan: an inline SVG
+/// (no scripts or external images on these pages), labelled for screen
+/// readers; nothing when it cannot be drawn.
+fn qr_svg(uri: &str) -> String {
+    let Ok(code) = qrcode::QrCode::new(uri.as_bytes()) else { return String::new() };
+    let svg = code.render::<qrcode::render::svg::Color<'_>>().min_dimensions(200, 200).build();
+    // Inline in HTML: without the XML declaration, with an accessible name.
+    let svg = svg.find("<svg").map_or(svg.as_str(), |at| &svg[at..]).replacen(
+        "<svg ",
+        "<svg id=\"qr\" role=\"img\" aria-label=\"QR code of the key for an authenticator app\" ",
+        1,
+    );
+    format!("<p>{svg}</p>\n")
+}
+
+/// MFA_SETUP on the page: an authenticator app when the pool offers TOTP
+/// (AssociateSoftwareToken on the engine's session); other factors must
+/// be set up through the API.
+fn start_mfa_setup(
+    engine: &Engine,
+    hosted: &Hosted,
+    id: &str,
+    request: &AuthorizeRequest,
+    key: String,
+    user: &User,
+    session: String,
+) -> Reply {
+    let again = |message: &str| sign_in_page(id, &user.username, Some(message), &request.choices);
+    let totp = matches!(
+        engine.lock().sessions.get(&session).map(|s| &s.step),
+        Some(Step::MfaSetup { choices, .. }) if choices.contains(&ChallengeNameType::SoftwareTokenMfa)
+    );
+    if !totp {
+        engine.lock().sessions.remove(&session);
+        return again(
+            "This account must set up multi-factor authentication first. The local pool's hosted UI sets up \
+             authenticator apps only, which this pool does not offer: set up the factor through the API.",
+        );
+    }
+    let associated = engine.call::<op::AssociateSoftwareToken>(idp::AssociateSoftwareTokenRequest {
+        session: Some(Sensitive::new(session)),
+        ..Default::default()
+    });
+    let (secret, session) = match associated {
+        Ok(idp::AssociateSoftwareTokenResponse { secret_code: Some(secret), session: Some(session), .. }) => {
+            (secret.expose().clone(), session.expose().clone())
         }
-        _ => again("This sign-in step is not supported by the local pool's hosted UI."),
+        Ok(_) => return again("Your session has expired. Sign in again."),
+        Err(fail) => return again(&fail.message),
+    };
+    let uri = otpauth_uri(engine, &request.pool_id, &user.username, &secret);
+    hosted.lock().pending.insert(id.to_owned(), Pending::MfaSetup { session, user_key: key, wrong: 0 });
+    mfa_setup_page(id, &secret, &uri, None)
+}
+
+/// `otpauth://totp/<issuer>:<username>?secret=…&issuer=…`, the issuer being
+/// the pool's name (Cognito's hosted UI names the pool too).
+fn otpauth_uri(engine: &Engine, pool_id: &str, username: &str, secret: &str) -> String {
+    let issuer =
+        engine.lock().pools.get(pool_id).and_then(|p| p.config.name.clone()).unwrap_or_else(|| "Cognito".into());
+    let (i, u) = (super::percent_encode(&issuer), super::percent_encode(username));
+    format!("otpauth://totp/{i}:{u}?secret={secret}&issuer={i}")
+}
+
+/// `POST /mfaSetup`: the authenticator's first code, checked against the
+/// secret of the engine's MFA_SETUP session (RFC 6238, ±1 step); right, it
+/// becomes the user's TOTP factor and the request ends signed in.
+pub(super) fn mfa_setup_post(
+    engine: &Engine,
+    hosted: &Hosted,
+    headers: &HeaderMap,
+    form: &BTreeMap<String, String>,
+) -> Reply {
+    let id = form.get("request").cloned().unwrap_or_default();
+    let Some(request) = request_of(engine, hosted, &id) else { return expired_page() };
+    let Some(Pending::MfaSetup { session, user_key, wrong }) = hosted.lock().pending.get(&id).cloned() else {
+        return expired_page();
+    };
+    let start_over = |message: &str| {
+        hosted.lock().pending.remove(&id);
+        engine.lock().sessions.remove(&session);
+        sign_in_page(&id, "", Some(message), &request.choices)
+    };
+    let now = engine.now();
+    let given = form.get("code").map(|s| s.trim().to_owned()).unwrap_or_default();
+    let (secret, username) = {
+        let state = engine.lock();
+        let auth = state.sessions.get(&session).filter(|s| s.expires >= now && s.user_key == user_key);
+        let secret = match auth.map(|a| &a.step) {
+            Some(Step::MfaSetup { secret: Some(secret), .. }) => secret.to_string(),
+            _ => {
+                drop(state);
+                return start_over("Your session has expired. Sign in again.");
+            }
+        };
+        let username = state
+            .pools
+            .get(&request.pool_id)
+            .and_then(|p| p.users.get(&user_key))
+            .map(|u| u.username.clone())
+            .unwrap_or_default();
+        (secret, username)
+    };
+    if !crate::mfa::totp_matches(&secret, &given, now) {
+        if wrong + 1 >= MFA_ATTEMPTS {
+            return start_over("Too many invalid codes. Sign in again.");
+        }
+        if let Some(Pending::MfaSetup { wrong, .. }) = hosted.lock().pending.get_mut(&id) {
+            *wrong += 1;
+        }
+        let uri = otpauth_uri(engine, &request.pool_id, &username, &secret);
+        return mfa_setup_page(&id, &secret, &uri, Some(&crate::mfa::mismatch().message));
+    }
+    engine.lock().sessions.remove(&session);
+    if let Err(fail) = engine.enable_totp(&request.pool_id, &user_key, Some(secret)) {
+        return start_over(&fail.message);
+    }
+    finish(engine, hosted, headers, &id, &request, user_key)
+}
+
+/// `POST /mfaSelect`: the chosen factor's challenge (the code sent for SMS
+/// and email), then the code page.
+pub(super) fn select_mfa_post(engine: &Engine, hosted: &Hosted, form: &BTreeMap<String, String>) -> Reply {
+    let id = form.get("request").cloned().unwrap_or_default();
+    let Some(request) = request_of(engine, hosted, &id) else { return expired_page() };
+    let Some(Pending::SelectMfa { session, user_key, choices }) = hosted.lock().pending.get(&id).cloned() else {
+        return expired_page();
+    };
+    let chosen = form.get("factor").map(|f| ChallengeNameType::from(f.as_str()));
+    let Some(chosen) = chosen.filter(|c| choices.contains(c)) else {
+        return select_mfa_page(&id, &choices, Some("Choose one of the options."));
+    };
+    let now = engine.now();
+    let user = {
+        let mut state = engine.lock();
+        let live = state.sessions.remove(&session).filter(|s| s.expires >= now && s.user_key == user_key);
+        live.and_then(|_| state.pools.get(&request.pool_id)?.users.get(&user_key).cloned())
+    };
+    let again = |message: &str| {
+        hosted.lock().pending.remove(&id);
+        sign_in_page(&id, "", Some(message), &request.choices)
+    };
+    let Some(user) = user else { return again("Your session has expired. Sign in again.") };
+    match engine.issue_mfa_challenge(&request.pool_id, &request.client_id, &user_key, &user, chosen) {
+        Ok(o) => code_page(hosted, &id, user_key, o.challenge_name, o.session)
+            .unwrap_or_else(|| again("This sign-in step is not supported by the local pool's hosted UI.")),
+        Err(fail) => again(&fail.message),
     }
 }
 
