@@ -116,6 +116,11 @@ async fn totp_setup_during_sign_in_then_totp_challenge_with_retry() {
     let err = auth.confirm_sign_in("abc", ConfirmOptions::default()).await.unwrap_err();
     assert!(matches!(err, AuthError::Validation { .. }), "{err:?}");
     let code = local_pool::current_totp(&secret, env.now()).unwrap();
+    // A wrong first code: Cognito's EnableSoftwareTokenMFAException, and
+    // the set-up step (same session) can be answered again.
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    let err = auth.confirm_sign_in(wrong, ConfirmOptions::default()).await.unwrap_err();
+    assert!(err.is_service("EnableSoftwareTokenMFAException"), "{err:?}");
     let options = ConfirmOptions { friendly_device_name: Some("phone".into()), ..Default::default() };
     let out = auth.confirm_sign_in(&code, options).await.unwrap();
     assert_eq!(out.next_step, SignInStep::Done);

@@ -79,6 +79,14 @@ pub(crate) fn mismatch() -> Fail {
     Fail::new(ErrorCode::CodeMismatchException, "Invalid code received for user")
 }
 
+/// A wrong first code from an authenticator (VerifySoftwareToken):
+/// Cognito answers EnableSoftwareTokenMFAException here, not
+/// CodeMismatchException, with this message (ministack says only "Code
+/// mismatch"; Cognito's wording is the one followed).
+pub(crate) fn setup_mismatch() -> Fail {
+    Fail::new(ErrorCode::EnableSoftwareTokenMFAException, "Code mismatch and fail enable Software Token MFA")
+}
+
 impl Engine {
     /// The MFA factors `user` has enabled that the pool offers.
     fn enabled_factors(&self, pool_id: &str, user: &User) -> OpResult<Vec<ChallengeNameType>> {
@@ -416,7 +424,7 @@ impl Engine {
             };
             let pending = pending.ok_or_else(|| Fail::invalid("Call AssociateSoftwareToken first."))?;
             if !totp_matches(&pending, &code, now) {
-                return Err(mismatch());
+                return Err(setup_mismatch());
             }
             // Verified: the token becomes an enabled MFA method for the user.
             self.update_user_mfa(&pool_id, &key, |m| {
@@ -443,11 +451,14 @@ impl Engine {
             }
             _ => return Err(Fail::not_authorized("Invalid session for the user.")),
         };
+        if !ok {
+            // The same session stays usable for another try (clients keep
+            // it: Amplify retries verifyTOTPSetup on it).
+            state.sessions.insert(session.expose().clone(), auth);
+            return Err(setup_mismatch());
+        }
         let next = base64url(&random_bytes::<48>());
         state.sessions.insert(next.clone(), auth);
-        if !ok {
-            return Err(mismatch());
-        }
         Ok(idp::VerifySoftwareTokenResponse {
             status: Some(idp::VerifySoftwareTokenResponseType::Success),
             session: Some(Sensitive::new(next)),

@@ -967,7 +967,9 @@ async fn totp_enrolment_by_access_token_then_challenge_with_retry() {
             ..Default::default()
         })
     };
-    assert_eq!(verify("000000x").unwrap_err().code, ErrorCode::CodeMismatchException);
+    let wrong = verify("000000x").unwrap_err();
+    assert_eq!(wrong.code, ErrorCode::EnableSoftwareTokenMFAException);
+    assert_eq!(wrong.message, "Code mismatch and fail enable Software Token MFA");
     let code = local_pool::current_totp(&secret, f.now()).unwrap();
     assert_eq!(verify(&code).unwrap().status, Some(idp::VerifySoftwareTokenResponseType::Success));
     let user = f.get_user(&access).unwrap();
@@ -1015,6 +1017,17 @@ async fn required_mfa_is_set_up_during_sign_in() {
         })
         .unwrap();
     let secret = associated.secret_code.unwrap().expose().clone();
+    // A wrong first code: Cognito's EnableSoftwareTokenMFAException, and
+    // the same session can be tried again.
+    let wrong = f
+        .engine()
+        .call::<op::VerifySoftwareToken>(idp::VerifySoftwareTokenRequest {
+            session: associated.session.clone(),
+            user_code: "000000x".into(),
+            ..Default::default()
+        })
+        .unwrap_err();
+    assert_eq!(wrong.code, ErrorCode::EnableSoftwareTokenMFAException);
     let code = local_pool::current_totp(&secret, f.now()).unwrap();
     let verified = f
         .engine()
