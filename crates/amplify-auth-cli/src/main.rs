@@ -530,9 +530,12 @@ async fn walk_sign_in(auth: &Auth, mut out: SignInOutput) -> Result<()> {
             if secret { rpassword::prompt_password(prompt).context("reading the answer")? } else { ask(prompt)? };
         match busy("Signing in…", auth.confirm_sign_in(&answer, ConfirmOptions::default())).await {
             Ok(next) => out = next,
-            // A wrong code: say so and ask again (the step stays pending).
+            // A wrong code (EnableSoftwareTokenMFAException for an
+            // authenticator's first code): say so and ask again (the step
+            // stays pending).
             Err(err)
                 if err.is_service("CodeMismatchException")
+                    || err.is_service("EnableSoftwareTokenMFAException")
                     || matches!(err, amplify_auth::AuthError::Validation { .. }) =>
             {
                 eprintln!("{err}");
@@ -925,6 +928,9 @@ fn advice(err: &amplify_auth::AuthError) -> Option<&'static str> {
             "UserNotConfirmedException" => "confirm the account: `amplify-auth confirm-sign-up <username> <code>`",
             "CodeMismatchException" => "check the code, or ask for a new one (`amplify-auth resend-code <username>`)",
             "ExpiredCodeException" => "ask for a new code (`amplify-auth resend-code <username>`)",
+            "EnableSoftwareTokenMFAException" => {
+                "type the code your authenticator app shows now (check that its clock is right), then try again"
+            }
             "UsernameExistsException" => "sign in instead, or choose another username",
             "InvalidPasswordException" => "choose a password that meets the pool's policy",
             "PasswordResetRequiredException" => "reset it: `amplify-auth reset-password <username>`",
