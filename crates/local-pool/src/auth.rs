@@ -472,6 +472,13 @@ impl Engine {
     /// The pool's required attributes that `user` has no value for (what
     /// NEW_PASSWORD_REQUIRED asks for besides the password).
     pub(crate) fn missing_required_attributes(&self, pool_id: &str, user: &User) -> OpResult<Vec<String>> {
+        let mut names = self.required_attributes(pool_id)?;
+        names.retain(|n| !user.attributes.contains_key(n));
+        Ok(names)
+    }
+
+    /// The pool's required attributes (its schema's `Required`), by name.
+    pub(crate) fn required_attributes(&self, pool_id: &str) -> OpResult<Vec<String>> {
         let state = self.lock();
         Ok(Engine::pool(&state, pool_id)?
             .config
@@ -480,7 +487,6 @@ impl Engine {
             .flatten()
             .filter(|s| s.required == Some(true))
             .filter_map(|s| s.name.clone())
-            .filter(|n| !user.attributes.contains_key(n))
             .collect())
     }
 

@@ -1715,10 +1715,8 @@ async fn a_temporary_password_leads_to_the_new_password_page() {
     s.pool.stop().await;
 }
 
-/// A pool with a required `name`: the new-password page asks for it, and
-/// refuses to go on without it.
-#[tokio::test]
-async fn the_new_password_page_asks_for_missing_required_attributes() {
+/// A pool whose schema requires `name`, with a hosted-UI client.
+async fn required_name_pool() -> Setup {
     let pool = LocalPool::start().await.unwrap();
     let engine = pool.engine();
     let pool_id = engine
@@ -1755,9 +1753,16 @@ async fn the_new_password_page_asks_for_missing_required_attributes() {
         .unwrap()
         .expose()
         .clone();
-    pool.create_user_with_temporary_password(&pool_id, "gus", "Temp-Pass-123", &[]).unwrap();
     let addr = pool.endpoint().trim_start_matches("http://").to_owned();
-    let s = Setup { pool, addr, pool_id, client_id };
+    Setup { pool, addr, pool_id, client_id }
+}
+
+/// A pool with a required `name`: the new-password page asks for it, and
+/// refuses to go on without it.
+#[tokio::test]
+async fn the_new_password_page_asks_for_missing_required_attributes() {
+    let s = required_name_pool().await;
+    s.pool.create_user_with_temporary_password(&s.pool_id, "gus", "Temp-Pass-123", &[]).unwrap();
     let (id, r) = login_as(&s, "gus", "Temp-Pass-123").await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert!(r.body.contains("<label for=\"attribute-0\">name</label>"), "{}", r.body);
@@ -1930,5 +1935,39 @@ async fn several_factors_without_a_preference_are_offered_as_a_choice() {
     // The choice is used up with the request.
     let again = post_form(&s.addr, "/mfaSelect", &[("request", &id), ("factor", "EMAIL_OTP")], &[]).await;
     assert_eq!(again.status, 400);
+    s.pool.stop().await;
+}
+
+/// The sign-up page asks for the pool's other required attributes too,
+/// keeps what was typed after an error, and sends them with SignUp.
+#[tokio::test]
+async fn the_sign_up_page_asks_for_required_attributes() {
+    let s = required_name_pool().await;
+    let page = get(&s.addr, &authorize_target(&s.client_id, &[])).await;
+    let id = request_id(&page.body);
+    let signup = get(&s.addr, &format!("/signup?request={}", encode(&id))).await;
+    assert_eq!(signup.status, 200, "{}", signup.body);
+    assert!(signup.body.contains("<label for=\"attribute-0\">name</label>"), "{}", signup.body);
+    let base = [("request", id.as_str()), ("username", "hal"), ("email", "hal@example.com"), ("password", PW)];
+    let without = post_form(&s.addr, "/signup", &base, &[]).await;
+    assert_eq!(without.status, 400);
+    assert!(without.body.contains("Enter a value for name."), "{}", without.body);
+    assert!(without.body.contains("value=\"hal@example.com\""), "what was typed stays:\n{}", without.body);
+    let mut with = base.to_vec();
+    with.push(("attribute.name", "Hal <9000>"));
+    let confirm = post_form(&s.addr, "/signup", &with, &[]).await;
+    assert_eq!(confirm.status, 200, "{}", confirm.body);
+    assert!(confirm.body.contains("Confirm your account"), "{}", confirm.body);
+    let user = s
+        .pool
+        .engine()
+        .call::<op::AdminGetUser>(idp::AdminGetUserRequest {
+            user_pool_id: s.pool_id.clone(),
+            username: "hal".into(),
+            ..Default::default()
+        })
+        .unwrap();
+    let name = user.user_attributes.iter().flatten().find(|a| a.name == "name").and_then(|a| a.value.clone());
+    assert_eq!(name.map(|v| v.expose().clone()).as_deref(), Some("Hal <9000>"));
     s.pool.stop().await;
 }

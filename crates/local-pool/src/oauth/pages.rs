@@ -79,8 +79,60 @@ fn error_block(error: Option<&str>) -> (String, &'static str) {
     }
 }
 
-/// The sign-up page: username, email, password.
-pub(super) fn sign_up_page(id: &str, username: &str, email: &str, error: Option<&str>) -> Reply {
+/// A labelled text field per attribute name (`attribute.<name>` in the
+/// form), filled from `values`: the pool's required attributes on the
+/// sign-up and new-password pages.
+fn attribute_fields(names: &[String], values: &BTreeMap<String, String>, described: &str) -> String {
+    names
+        .iter()
+        .enumerate()
+        .map(|(n, name)| {
+            let value = values.get(&format!("attribute.{name}")).map(String::as_str).unwrap_or("");
+            format!(
+                "<label for=\"attribute-{n}\">{label}</label>\n\
+                 <input id=\"attribute-{n}\" name=\"attribute.{name}\" type=\"text\" required \
+                 value=\"{value}\"{described}>\n",
+                label = html_escape(name),
+                name = html_escape(name),
+                value = html_escape(value),
+            )
+        })
+        .collect()
+}
+
+/// The `attribute.<name>` values of `form` for `names`: the attributes, or
+/// the first name left empty.
+fn attributes_of(form: &BTreeMap<String, String>, names: &[String]) -> Result<Vec<idp::AttributeType>, String> {
+    names
+        .iter()
+        .map(|name| {
+            let value = form.get(&format!("attribute.{name}")).map(|v| v.trim().to_owned()).unwrap_or_default();
+            if value.is_empty() {
+                return Err(format!("Enter a value for {name}."));
+            }
+            Ok(idp::AttributeType { name: name.clone(), value: Some(Sensitive::new(value)), ..Default::default() })
+        })
+        .collect()
+}
+
+/// The pool's required attributes the sign-up page asks for besides the
+/// username, email and password.
+fn sign_up_attributes(engine: &Engine, request: &AuthorizeRequest) -> Vec<String> {
+    let mut names = engine.required_attributes(&request.pool_id).unwrap_or_default();
+    names.retain(|n| n != "email");
+    names
+}
+
+/// The sign-up page: username, email, password, and the pool's other
+/// required attributes (`extra`, filled from `form` after an error).
+pub(super) fn sign_up_page(
+    id: &str,
+    username: &str,
+    email: &str,
+    extra: &[String],
+    form: &BTreeMap<String, String>,
+    error: Option<&str>,
+) -> Reply {
     let (error_html, described) = error_block(error);
     let body = format!(
         "<h1>Sign up</h1>\n{error_html}<form method=\"post\" action=\"/signup\">\n\
@@ -92,12 +144,13 @@ pub(super) fn sign_up_page(id: &str, username: &str, email: &str, error: Option<
          <input id=\"email\" name=\"email\" type=\"email\" autocomplete=\"email\" required value=\"{email}\"{described}>\n\
          <label for=\"password\">Password</label>\n\
          <input id=\"password\" name=\"password\" type=\"password\" autocomplete=\"new-password\" required{described}>\n\
-         <button type=\"submit\">Sign up</button>\n</form>\n\
+         {attributes}<button type=\"submit\">Sign up</button>\n</form>\n\
          <p>Already have an account? <a href=\"/login?request={request_q}\">Sign in</a></p>",
         request = html_escape(id),
         request_q = html_escape(&super::percent_encode(id)),
         username = html_escape(username),
         email = html_escape(email),
+        attributes = attribute_fields(extra, form, described),
     );
     let status = if error.is_some() { StatusCode::BAD_REQUEST } else { StatusCode::OK };
     page(status, "Sign up", &body)
@@ -161,10 +214,8 @@ fn mfa_page(id: &str, challenge: &ChallengeNameType, error: Option<&str>) -> Rep
 /// `GET /signup?request=<id>`: the sign-up page of a pending request.
 pub(super) fn sign_up_get(engine: &Engine, hosted: &Hosted, query: &BTreeMap<String, String>) -> Reply {
     let id = query.get("request").cloned().unwrap_or_default();
-    if request_of(engine, hosted, &id).is_none() {
-        return expired_page();
-    }
-    sign_up_page(&id, "", "", None)
+    let Some(request) = request_of(engine, hosted, &id) else { return expired_page() };
+    sign_up_page(&id, "", "", &sign_up_attributes(engine, &request), &BTreeMap::new(), None)
 }
 
 /// `POST /signup`: SignUp with the form's values.
@@ -174,10 +225,15 @@ pub(super) fn sign_up_post(engine: &Engine, hosted: &Hosted, form: &BTreeMap<Str
     let email = form.get("email").map(|s| s.trim().to_owned()).unwrap_or_default();
     let password = form.get("password").cloned().unwrap_or_default();
     let Some(request) = request_of(engine, hosted, &id) else { return expired_page() };
+    let extra = sign_up_attributes(engine, &request);
+    let again = |message: &str| sign_up_page(&id, &username, &email, &extra, form, Some(message));
     if username.is_empty() || password.is_empty() {
-        return sign_up_page(&id, &username, &email, Some("Enter a username and a password."));
+        return again("Enter a username and a password.");
     }
-    let mut attributes = Vec::new();
+    let mut attributes = match attributes_of(form, &extra) {
+        Ok(attributes) => attributes,
+        Err(message) => return again(&message),
+    };
     if !email.is_empty() {
         attributes.push(idp::AttributeType {
             name: "email".into(),
@@ -199,7 +255,7 @@ pub(super) fn sign_up_post(engine: &Engine, hosted: &Hosted, form: &BTreeMap<Str
             let destination = response.code_delivery_details.and_then(|d| d.destination);
             confirm_page(&id, &username, destination.as_deref(), None, None)
         }
-        Err(fail) => sign_up_page(&id, &username, &email, Some(&fail.message)),
+        Err(fail) => again(&fail.message),
     }
 }
 
@@ -677,20 +733,9 @@ fn reset_page(id: &str, destination: Option<&str>, notice: Option<&str>, error: 
 
 /// The "Choose a new password" page after a temporary password, with a
 /// field for each missing required attribute.
-fn new_password_page(id: &str, required: &[String], error: Option<&str>) -> Reply {
+fn new_password_page(id: &str, required: &[String], form: &BTreeMap<String, String>, error: Option<&str>) -> Reply {
     let (error_html, described) = error_block(error);
-    let attributes: String = required
-        .iter()
-        .enumerate()
-        .map(|(n, name)| {
-            format!(
-                "<label for=\"attribute-{n}\">{label}</label>\n\
-                 <input id=\"attribute-{n}\" name=\"attribute.{name}\" type=\"text\" required{described}>\n",
-                label = html_escape(name),
-                name = html_escape(name),
-            )
-        })
-        .collect();
+    let attributes = attribute_fields(required, form, described);
     let body = format!(
         "<h1>Choose a new password</h1>\n<p>Your password was set by an administrator and must be changed before \
          you sign in.</p>\n{error_html}<form method=\"post\" action=\"/newPassword\">\n\
@@ -815,7 +860,7 @@ pub(super) fn new_password_required(
         Ok(required) => required,
         Err(fail) => return sign_in_page(id, &user.username, Some(&fail.message), &request.choices),
     };
-    let page = new_password_page(id, &required, None);
+    let page = new_password_page(id, &required, &BTreeMap::new(), None);
     hosted.lock().pending.insert(id.to_owned(), Pending::NewPassword { user_key, required });
     page
 }
@@ -834,27 +879,18 @@ pub(super) fn new_password_post(
     let Some(Pending::NewPassword { user_key, required }) = hosted.lock().pending.get(&id).cloned() else {
         return expired_page();
     };
+    let again = |message: &str| new_password_page(&id, &required, form, Some(message));
     let password = match new_password_of(form) {
         Ok(p) => p,
-        Err(message) => return new_password_page(&id, &required, Some(message)),
+        Err(message) => return again(message),
     };
-    let attributes: Vec<idp::AttributeType> = required
-        .iter()
-        .filter_map(|name| {
-            let value = form.get(&format!("attribute.{name}")).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
-            value.map(|v| idp::AttributeType {
-                name: name.clone(),
-                value: Some(Sensitive::new(v)),
-                ..Default::default()
-            })
-        })
-        .collect();
-    if let Some(missing) = required.iter().find(|name| !attributes.iter().any(|a| &a.name == *name)) {
-        return new_password_page(&id, &required, Some(&format!("Enter a value for {missing}.")));
-    }
+    let attributes = match attributes_of(form, &required) {
+        Ok(attributes) => attributes,
+        Err(message) => return again(&message),
+    };
     let user = match engine.set_new_password(&request.pool_id, &user_key, &password, &attributes) {
         Ok(user) => user,
-        Err(fail) => return new_password_page(&id, &required, Some(&fail.message)),
+        Err(fail) => return again(&fail.message),
     };
     hosted.lock().pending.remove(&id);
     after_password(engine, hosted, headers, &id, &request, user_key, &user)
