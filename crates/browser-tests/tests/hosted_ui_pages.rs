@@ -27,12 +27,7 @@ async fn sign_up_and_confirm_through_the_hosted_ui_completes_on_the_loopback_lis
     let body = async {
         let common::App { pool, pool_id, auth, listener, redirect } =
             common::hosted_ui_app("browser-signup", OAuthFlowType::Code).await;
-        let flow = auth.sign_in_with_redirect(Default::default()).await.unwrap();
-        let url = flow.url().to_owned();
-        let waiting = tokio::spawn(flow.complete_with_listener(listener, Duration::from_secs(30)));
-        let browser = Browser::start().await.unwrap();
-
-        browser.goto(&url).await.unwrap();
+        let (browser, waiting) = open_sign_in(&auth, listener).await;
         browser.wait_for("#sign-up", STEP).await.unwrap();
         browser.click("#sign-up").await.unwrap();
         browser.wait_for("form[action='/signup'] #email", STEP).await.unwrap();
@@ -68,6 +63,28 @@ async fn sign_up_and_confirm_through_the_hosted_ui_completes_on_the_loopback_lis
 
 const NEW_PW: &str = "Brand-New-Horse-2";
 
+/// Starts a sign-in with redirect on `listener` and opens its URL in a new
+/// browser; the flow's wait runs in the background.
+async fn open_sign_in(
+    auth: &amplify_auth::Auth,
+    listener: amplify_auth::RedirectListener,
+) -> (Browser, tokio::task::JoinHandle<Result<amplify_auth::SignInOutput, amplify_auth::AuthError>>) {
+    let flow = auth.sign_in_with_redirect(Default::default()).await.unwrap();
+    let url = flow.url().to_owned();
+    let waiting = tokio::spawn(flow.complete_with_listener(listener, Duration::from_secs(30)));
+    let browser = Browser::start().await.unwrap();
+    browser.goto(&url).await.unwrap();
+    (browser, waiting)
+}
+
+/// Fills and submits the pool's sign-in page.
+async fn sign_in_on_page(browser: &Browser, username: &str, password: &str) {
+    browser.wait_for("#username", STEP).await.unwrap();
+    browser.fill("#username", username).await.unwrap();
+    browser.fill("#password", password).await.unwrap();
+    browser.click("button[type='submit']").await.unwrap();
+}
+
 /// Waits for the flow's end and checks that `username` is signed in.
 async fn signed_in_as(
     auth: &amplify_auth::Auth,
@@ -86,12 +103,7 @@ async fn forgot_password_through_the_hosted_ui_then_sign_in_with_the_new_one() {
         let common::App { pool, pool_id, auth, listener, redirect } =
             common::hosted_ui_app("browser-forgot", OAuthFlowType::Code).await;
         pool.create_user(&pool_id, "ivy", PW, &[("email", "ivy@example.com"), ("email_verified", "true")]).unwrap();
-        let flow = auth.sign_in_with_redirect(Default::default()).await.unwrap();
-        let url = flow.url().to_owned();
-        let waiting = tokio::spawn(flow.complete_with_listener(listener, Duration::from_secs(30)));
-        let browser = Browser::start().await.unwrap();
-
-        browser.goto(&url).await.unwrap();
+        let (browser, waiting) = open_sign_in(&auth, listener).await;
         browser.wait_for("#forgot-password", STEP).await.unwrap();
         browser.click("#forgot-password").await.unwrap();
         browser.wait_for("form[action='/forgotPassword'] #username", STEP).await.unwrap();
@@ -132,16 +144,8 @@ async fn a_temporary_password_is_changed_on_the_hosted_ui_then_signed_in() {
         let common::App { pool, pool_id, auth, listener, redirect } =
             common::hosted_ui_app("browser-new-password", OAuthFlowType::Code).await;
         pool.create_user_with_temporary_password(&pool_id, "jay", "Temp-Pass-123", &[]).unwrap();
-        let flow = auth.sign_in_with_redirect(Default::default()).await.unwrap();
-        let url = flow.url().to_owned();
-        let waiting = tokio::spawn(flow.complete_with_listener(listener, Duration::from_secs(30)));
-        let browser = Browser::start().await.unwrap();
-
-        browser.goto(&url).await.unwrap();
-        browser.wait_for("#username", STEP).await.unwrap();
-        browser.fill("#username", "jay").await.unwrap();
-        browser.fill("#password", "Temp-Pass-123").await.unwrap();
-        browser.click("button[type='submit']").await.unwrap();
+        let (browser, waiting) = open_sign_in(&auth, listener).await;
+        sign_in_on_page(&browser, "jay", "Temp-Pass-123").await;
 
         browser.wait_for("form[action='/newPassword'] #password2", STEP).await.unwrap();
         assert_eq!(browser.text("h1").await.unwrap(), "Choose a new password");
@@ -181,16 +185,8 @@ async fn required_mfa_is_set_up_with_an_authenticator_on_the_hosted_ui() {
             })
             .unwrap();
         pool.create_user(&pool_id, "kim", PW, &[]).unwrap();
-        let flow = auth.sign_in_with_redirect(Default::default()).await.unwrap();
-        let url = flow.url().to_owned();
-        let waiting = tokio::spawn(flow.complete_with_listener(listener, Duration::from_secs(30)));
-        let browser = Browser::start().await.unwrap();
-
-        browser.goto(&url).await.unwrap();
-        browser.wait_for("#username", STEP).await.unwrap();
-        browser.fill("#username", "kim").await.unwrap();
-        browser.fill("#password", PW).await.unwrap();
-        browser.click("button[type='submit']").await.unwrap();
+        let (browser, waiting) = open_sign_in(&auth, listener).await;
+        sign_in_on_page(&browser, "kim", PW).await;
 
         browser.wait_for("form[action='/mfaSetup'] #code", STEP).await.unwrap();
         assert_eq!(browser.text("h1").await.unwrap(), "Set up an authenticator app");

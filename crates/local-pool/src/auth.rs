@@ -480,14 +480,7 @@ impl Engine {
     /// The pool's required attributes (its schema's `Required`), by name.
     pub(crate) fn required_attributes(&self, pool_id: &str) -> OpResult<Vec<String>> {
         let state = self.lock();
-        Ok(Engine::pool(&state, pool_id)?
-            .config
-            .schema_attributes
-            .iter()
-            .flatten()
-            .filter(|s| s.required == Some(true))
-            .filter_map(|s| s.name.clone())
-            .collect())
+        Ok(Engine::pool(&state, pool_id)?.required_attributes().collect())
     }
 
     /// Answers NEW_PASSWORD_REQUIRED for the user `user_key` (whose

@@ -231,6 +231,16 @@ impl std::fmt::Debug for UserMfa {
 }
 
 impl Pool {
+    /// The attributes the pool's schema marks `Required`, by name.
+    pub(crate) fn required_attributes(&self) -> impl Iterator<Item = String> + '_ {
+        self.config
+            .schema_attributes
+            .iter()
+            .flatten()
+            .filter(|s| s.required == Some(true))
+            .filter_map(|s| s.name.clone())
+    }
+
     /// Usernames are case-insensitive unless the pool says otherwise.
     pub(crate) fn case_sensitive(&self) -> bool {
         self.config.username_configuration.as_ref().is_none_or(|c| c.case_sensitive)

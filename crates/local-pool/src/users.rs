@@ -148,13 +148,7 @@ pub(crate) fn check_attributes(pool: &Pool, attributes: &[idp::AttributeType], b
 
 /// Required attributes of the pool missing from `attributes`.
 fn missing_required(pool: &Pool, attributes: &BTreeMap<String, String>) -> Option<String> {
-    pool.config
-        .schema_attributes
-        .iter()
-        .flatten()
-        .filter(|s| s.required == Some(true))
-        .filter_map(|s| s.name.clone())
-        .find(|n| !attributes.contains_key(n))
+    pool.required_attributes().find(|n| !attributes.contains_key(n))
 }
 
 fn attribute_map(list: &[idp::AttributeType]) -> BTreeMap<String, String> {
@@ -566,14 +560,7 @@ impl Engine {
         let (pool_id, key) = self.authorize(input.access_token.expose())?;
         let mut state = self.lock();
         let pool = Engine::pool_mut(&mut state, &pool_id)?;
-        let required: Vec<String> = pool
-            .config
-            .schema_attributes
-            .iter()
-            .flatten()
-            .filter(|s| s.required == Some(true))
-            .filter_map(|s| s.name.clone())
-            .collect();
+        let required: Vec<String> = pool.required_attributes().collect();
         let user = pool.users.get_mut(&key).ok_or_else(Fail::no_user)?;
         for name in &input.user_attribute_names {
             if name == "sub" || required.contains(name) {

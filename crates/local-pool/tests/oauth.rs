@@ -792,15 +792,7 @@ async fn federated_sign_in_through_the_mock_identity_provider() {
     assert_eq!(access["username"], "Google_12345");
     assert_eq!(access["cognito:groups"], serde_json::json!([group]));
 
-    let user = s
-        .pool
-        .engine()
-        .call::<op::AdminGetUser>(idp::AdminGetUserRequest {
-            user_pool_id: s.pool_id.clone(),
-            username: "Google_12345".into(),
-            ..Default::default()
-        })
-        .unwrap();
+    let user = admin_get_user(&s, "Google_12345");
     assert_eq!(user.user_status, Some(idp::UserStatusType::ExternalProvider));
     // The automatic group exists.
     s.pool
@@ -1694,15 +1686,7 @@ async fn a_temporary_password_leads_to_the_new_password_page() {
     assert!(r.header("set-cookie").is_some(), "a hosted-UI session starts");
     let tokens = exchange(&s, &r.location_params()["code"], VERIFIER).await;
     assert_eq!(claims_of(tokens.json()["id_token"].as_str().unwrap())["cognito:username"], "finn");
-    let user = s
-        .pool
-        .engine()
-        .call::<op::AdminGetUser>(idp::AdminGetUserRequest {
-            user_pool_id: s.pool_id.clone(),
-            username: "finn".into(),
-            ..Default::default()
-        })
-        .unwrap();
+    let user = admin_get_user(&s, "finn");
     assert_eq!(user.user_status, Some(idp::UserStatusType::Confirmed));
     // The page is used up with the request.
     let again = post(NEW_PW, NEW_PW).await;
@@ -1779,17 +1763,8 @@ async fn the_new_password_page_asks_for_missing_required_attributes() {
     )
     .await;
     assert_eq!(with.status, 302, "{}", with.body);
-    let user = s
-        .pool
-        .engine()
-        .call::<op::AdminGetUser>(idp::AdminGetUserRequest {
-            user_pool_id: s.pool_id.clone(),
-            username: "gus".into(),
-            ..Default::default()
-        })
-        .unwrap();
-    let name = user.user_attributes.iter().flatten().find(|a| a.name == "name").and_then(|a| a.value.clone());
-    assert_eq!(name.map(|v| v.expose().clone()).as_deref(), Some("Gus <G>"));
+    let user = admin_get_user(&s, "gus");
+    assert_eq!(attribute(&user, "name").as_deref(), Some("Gus <G>"));
     s.pool.stop().await;
 }
 
@@ -1845,15 +1820,7 @@ async fn required_mfa_is_set_up_on_the_page_with_an_authenticator_app() {
     assert_eq!(replay.status, 400, "the request is used up");
 
     // The authenticator is now the user's factor: a new sign-in asks for its code.
-    let user = s
-        .pool
-        .engine()
-        .call::<op::AdminGetUser>(idp::AdminGetUserRequest {
-            user_pool_id: s.pool_id.clone(),
-            username: "alice".into(),
-            ..Default::default()
-        })
-        .unwrap();
+    let user = admin_get_user(&s, "alice");
     assert_eq!(user.user_mfa_setting_list, Some(vec!["SOFTWARE_TOKEN_MFA".to_owned()]));
     let again = sign_in(&s, &[], PW).await;
     assert_eq!(again.status, 200, "{}", again.body);
@@ -1873,15 +1840,7 @@ async fn repeated_wrong_set_up_codes_send_the_user_back_to_sign_in() {
     }
     let last = last.unwrap();
     assert!(last.body.contains("Too many invalid codes") && last.body.contains("action=\"/login\""), "{}", last.body);
-    let user = s
-        .pool
-        .engine()
-        .call::<op::AdminGetUser>(idp::AdminGetUserRequest {
-            user_pool_id: s.pool_id.clone(),
-            username: "alice".into(),
-            ..Default::default()
-        })
-        .unwrap();
+    let user = admin_get_user(&s, "alice");
     assert_eq!(user.user_mfa_setting_list.unwrap_or_default(), Vec::<String>::new(), "nothing was set up");
     s.pool.stop().await;
 }
@@ -1958,16 +1917,27 @@ async fn the_sign_up_page_asks_for_required_attributes() {
     let confirm = post_form(&s.addr, "/signup", &with, &[]).await;
     assert_eq!(confirm.status, 200, "{}", confirm.body);
     assert!(confirm.body.contains("Confirm your account"), "{}", confirm.body);
-    let user = s
-        .pool
+    let user = admin_get_user(&s, "hal");
+    assert_eq!(attribute(&user, "name").as_deref(), Some("Hal <9000>"));
+    s.pool.stop().await;
+}
+
+fn admin_get_user(s: &Setup, username: &str) -> idp::AdminGetUserResponse {
+    s.pool
         .engine()
         .call::<op::AdminGetUser>(idp::AdminGetUserRequest {
             user_pool_id: s.pool_id.clone(),
-            username: "hal".into(),
+            username: username.into(),
             ..Default::default()
         })
-        .unwrap();
-    let name = user.user_attributes.iter().flatten().find(|a| a.name == "name").and_then(|a| a.value.clone());
-    assert_eq!(name.map(|v| v.expose().clone()).as_deref(), Some("Hal <9000>"));
-    s.pool.stop().await;
+        .unwrap()
+}
+
+fn attribute(user: &idp::AdminGetUserResponse, name: &str) -> Option<String> {
+    user.user_attributes
+        .iter()
+        .flatten()
+        .find(|a| a.name == name)
+        .and_then(|a| a.value.as_ref())
+        .map(|v| v.expose().clone())
 }
