@@ -1775,12 +1775,13 @@ fn shown_secret(page: &str) -> String {
     page[start..].split('<').next().unwrap().replace(' ', "")
 }
 
-fn require_totp(s: &Setup) {
+/// The pool's MFA `mode`, offering TOTP and email codes.
+fn set_mfa(s: &Setup, mode: idp::UserPoolMfaType) {
     s.pool
         .engine()
         .call::<op::SetUserPoolMfaConfig>(idp::SetUserPoolMfaConfigRequest {
             user_pool_id: s.pool_id.clone(),
-            mfa_configuration: Some(idp::UserPoolMfaType::On),
+            mfa_configuration: Some(mode),
             software_token_mfa_configuration: Some(idp::SoftwareTokenMfaConfigType {
                 enabled: Some(true),
                 ..Default::default()
@@ -1794,7 +1795,7 @@ fn require_totp(s: &Setup) {
 #[tokio::test]
 async fn required_mfa_is_set_up_on_the_page_with_an_authenticator_app() {
     let s = setup().await;
-    require_totp(&s);
+    set_mfa(&s, idp::UserPoolMfaType::On);
     let r = sign_in(&s, &[], PW).await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert!(r.body.contains("<h1>Set up an authenticator app</h1>"), "{}", r.body);
@@ -1831,7 +1832,7 @@ async fn required_mfa_is_set_up_on_the_page_with_an_authenticator_app() {
 #[tokio::test]
 async fn repeated_wrong_set_up_codes_send_the_user_back_to_sign_in() {
     let s = setup().await;
-    require_totp(&s);
+    set_mfa(&s, idp::UserPoolMfaType::On);
     let r = sign_in(&s, &[], PW).await;
     let id = hidden(&r.body, "request").unwrap();
     let mut last = None;
@@ -1849,20 +1850,9 @@ async fn repeated_wrong_set_up_codes_send_the_user_back_to_sign_in() {
 async fn several_factors_without_a_preference_are_offered_as_a_choice() {
     let s = setup().await;
     enrol_totp(&s).await;
-    let engine = s.pool.engine();
-    engine
-        .call::<op::SetUserPoolMfaConfig>(idp::SetUserPoolMfaConfigRequest {
-            user_pool_id: s.pool_id.clone(),
-            mfa_configuration: Some(idp::UserPoolMfaType::Optional),
-            software_token_mfa_configuration: Some(idp::SoftwareTokenMfaConfigType {
-                enabled: Some(true),
-                ..Default::default()
-            }),
-            email_mfa_configuration: Some(Default::default()),
-            ..Default::default()
-        })
-        .unwrap();
-    engine
+    set_mfa(&s, idp::UserPoolMfaType::Optional);
+    s.pool
+        .engine()
         .call::<op::AdminSetUserMFAPreference>(idp::AdminSetUserMFAPreferenceRequest {
             user_pool_id: s.pool_id.clone(),
             username: "alice".into(),
