@@ -151,6 +151,65 @@ fn missing_required(pool: &Pool, attributes: &BTreeMap<String, String>) -> Optio
     pool.required_attributes().find(|n| !attributes.contains_key(n))
 }
 
+/// PreventUserExistenceErrors `ENABLED` and no such user: what a real
+/// user's code delivery would look like, to a simulated destination (no
+/// code is sent). The medium follows the login's form (an email address, a
+/// phone number) or else the pool's auto-verified attribute; the masked
+/// destination is derived from the login, so asking twice answers the same.
+/// Without any, the same InvalidParameterException a user without a
+/// verified contact gets.
+fn simulated_delivery(pool: &Pool, login: &str) -> OpResult<idp::CodeDeliveryDetailsType> {
+    use sha1::Digest as _;
+    let digest = sha1::Sha1::digest(login.as_bytes());
+    let letter = |n: usize| char::from(b'a' + digest[n] % 26);
+    let is_phone = login.strip_prefix('+').is_some_and(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()));
+    let (medium, attribute, destination) = if login.contains('@') {
+        (DeliveryMediumType::Email, "email", mask(login))
+    } else if is_phone {
+        (DeliveryMediumType::Sms, "phone_number", mask(login))
+    } else {
+        match pool.auto_verified().first().map(String::as_str) {
+            Some("phone_number") => {
+                let digits: String = digest[..4].iter().map(|b| char::from(b'0' + b % 10)).collect();
+                (DeliveryMediumType::Sms, "phone_number", format!("+*******{digits}"))
+            }
+            Some(_) => (DeliveryMediumType::Email, "email", format!("{}***@{}***", letter(0), letter(1))),
+            None => {
+                return Err(Fail::invalid(
+                    "Cannot reset password for the user as there is no registered/verified email or phone_number",
+                ));
+            }
+        }
+    };
+    Ok(idp::CodeDeliveryDetailsType {
+        attribute_name: Some(attribute.to_owned()),
+        delivery_medium: Some(medium),
+        destination: Some(destination),
+        ..Default::default()
+    })
+}
+
+/// What ConfirmSignUp and ConfirmForgotPassword answer for an unknown user
+/// when PreventUserExistenceErrors is `ENABLED`: a wrong code.
+fn hidden_user_code_mismatch() -> Fail {
+    Fail::new(ErrorCode::CodeMismatchException, "Invalid verification code provided, please try again.")
+}
+
+/// UserNotFoundException as the code-based operations (ForgotPassword,
+/// ConfirmForgotPassword, ResendConfirmationCode, ConfirmSignUp) word it.
+fn no_user_for_client() -> Fail {
+    Fail::new(ErrorCode::UserNotFoundException, "Username/client id combination not found.")
+}
+
+/// Whether the pool's client `client_id` hides unknown users
+/// (PreventUserExistenceErrors `ENABLED`).
+fn hides_users(pool: &Pool, client_id: &str) -> bool {
+    pool.clients
+        .get(client_id)
+        .and_then(|c| c.prevent_user_existence_errors.as_ref())
+        .is_some_and(|p| p.as_str() == "ENABLED")
+}
+
 fn attribute_map(list: &[idp::AttributeType]) -> BTreeMap<String, String> {
     list.iter().map(|a| (a.name.clone(), a.value.as_ref().map(|v| v.expose().clone()).unwrap_or_default())).collect()
 }
@@ -332,7 +391,9 @@ impl Engine {
         let mut state = self.lock();
         let pool_id = Engine::pool_of_client(&state, &client_id)?;
         let pool = Engine::pool(&state, &pool_id)?;
-        let key = pool.find_key(input.username.expose()).ok_or_else(Fail::no_user)?;
+        let Some(key) = pool.find_key(input.username.expose()) else {
+            return Err(self.unknown_user(pool, &client_id, input.secret_hash.as_ref(), input.username.expose()));
+        };
         let user = pool.users.get(&key).ok_or_else(Fail::no_user)?;
         crate::auth::check_secret_hash(
             pool,
@@ -381,6 +442,32 @@ impl Engine {
         Ok(idp::ConfirmSignUpResponse { session: session.map(Sensitive::new), ..Default::default() })
     }
 
+    /// ConfirmSignUp or ConfirmForgotPassword for a login that matches no
+    /// user: UserNotFoundException, or a wrong code when the client hides
+    /// unknown users (a wrong SECRET_HASH is refused either way).
+    fn unknown_user(&self, pool: &Pool, client_id: &str, secret_hash: Option<&Sensitive<String>>, login: &str) -> Fail {
+        if let Err(fail) =
+            crate::auth::check_secret_hash(pool, client_id, secret_hash.map(|s| s.expose().as_str()), &[login])
+        {
+            return fail;
+        }
+        if hides_users(pool, client_id) { hidden_user_code_mismatch() } else { no_user_for_client() }
+    }
+
+    /// ForgotPassword or ResendConfirmationCode for a login that matches no
+    /// user: UserNotFoundException, or a simulated code delivery when the
+    /// client hides unknown users.
+    fn simulated_or_unknown(
+        &self,
+        pool: &Pool,
+        client_id: &str,
+        secret_hash: Option<&Sensitive<String>>,
+        login: &str,
+    ) -> OpResult<idp::CodeDeliveryDetailsType> {
+        crate::auth::check_secret_hash(pool, client_id, secret_hash.map(|s| s.expose().as_str()), &[login])?;
+        if hides_users(pool, client_id) { simulated_delivery(pool, login) } else { Err(no_user_for_client()) }
+    }
+
     pub(crate) fn resend_confirmation_code(
         &self,
         input: idp::ResendConfirmationCodeRequest,
@@ -389,7 +476,14 @@ impl Engine {
         let mut state = self.lock();
         let pool_id = Engine::pool_of_client(&state, &client_id)?;
         let pool = Engine::pool(&state, &pool_id)?;
-        let key = pool.find_key(input.username.expose()).ok_or_else(Fail::no_user)?;
+        let Some(key) = pool.find_key(input.username.expose()) else {
+            let delivery =
+                self.simulated_or_unknown(pool, &client_id, input.secret_hash.as_ref(), input.username.expose())?;
+            return Ok(idp::ResendConfirmationCodeResponse {
+                code_delivery_details: Some(delivery),
+                ..Default::default()
+            });
+        };
         let user = pool.users.get(&key).ok_or_else(Fail::no_user)?;
         crate::auth::check_secret_hash(
             pool,
@@ -410,7 +504,9 @@ impl Engine {
         let pool_id = Engine::pool_of_client(&state, &client_id)?;
         let pool = Engine::pool(&state, &pool_id)?;
         let Some(key) = pool.find_key(input.username.expose()) else {
-            return Err(Fail::no_user());
+            let delivery =
+                self.simulated_or_unknown(pool, &client_id, input.secret_hash.as_ref(), input.username.expose())?;
+            return Ok(idp::ForgotPasswordResponse { code_delivery_details: Some(delivery), ..Default::default() });
         };
         let user = pool.users.get(&key).ok_or_else(Fail::no_user)?;
         crate::auth::check_secret_hash(
@@ -420,6 +516,10 @@ impl Engine {
             &[input.username.expose(), &user.username],
         )?;
         if !user.enabled {
+            if hides_users(pool, &client_id) {
+                let delivery = simulated_delivery(pool, input.username.expose())?;
+                return Ok(idp::ForgotPasswordResponse { code_delivery_details: Some(delivery), ..Default::default() });
+            }
             return Err(Fail::not_authorized("User is disabled."));
         }
         let verified = ["email", "phone_number"].into_iter().find(|a| {
@@ -444,7 +544,9 @@ impl Engine {
         let mut state = self.lock();
         let pool_id = Engine::pool_of_client(&state, &client_id)?;
         let pool = Engine::pool(&state, &pool_id)?;
-        let key = pool.find_key(input.username.expose()).ok_or_else(Fail::no_user)?;
+        let Some(key) = pool.find_key(input.username.expose()) else {
+            return Err(self.unknown_user(pool, &client_id, input.secret_hash.as_ref(), input.username.expose()));
+        };
         let mut user = pool.users.get(&key).cloned().ok_or_else(Fail::no_user)?;
         crate::auth::check_secret_hash(
             pool,

@@ -1380,3 +1380,122 @@ async fn a_pending_challenge_survives_a_restart_but_srp_rounds_do_not() {
     f.pool.stop().await;
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// PreventUserExistenceErrors: with `ENABLED`, the code operations do not
+/// tell an unknown (or disabled) user from a real one: a simulated code
+/// delivery (stable per login, nothing sent) and "wrong code" on confirm;
+/// with `LEGACY` (the API's default) they name the missing user as Cognito
+/// does.
+#[tokio::test]
+async fn code_operations_hide_unknown_users_when_the_client_says_so() {
+    let pool = LocalPool::start().await.unwrap();
+    let (pool_id, hiding) = custom_pool(
+        &pool,
+        idp::CreateUserPoolRequest {
+            pool_name: "hiding".into(),
+            auto_verified_attributes: Some(vec![idp::VerifiedAttributeType::Email]),
+            ..Default::default()
+        },
+        idp::CreateUserPoolClientRequest {
+            prevent_user_existence_errors: Some(idp::PreventUserExistenceErrorTypes::Enabled),
+            ..client_request()
+        },
+    );
+    let legacy = pool
+        .engine()
+        .call::<op::CreateUserPoolClient>(idp::CreateUserPoolClientRequest {
+            user_pool_id: pool_id.clone(),
+            ..client_request()
+        })
+        .unwrap()
+        .user_pool_client
+        .unwrap()
+        .client_id
+        .unwrap()
+        .expose()
+        .clone();
+    pool.create_user(&pool_id, "real", PW, &[("email", "real@example.com"), ("email_verified", "true")]).unwrap();
+    let engine = pool.engine();
+    let forgot = |client: &str, username: &str| {
+        engine.call::<op::ForgotPassword>(idp::ForgotPasswordRequest {
+            client_id: client.into(),
+            username: username.into(),
+            ..Default::default()
+        })
+    };
+    let resend = |client: &str, username: &str| {
+        engine.call::<op::ResendConfirmationCode>(idp::ResendConfirmationCodeRequest {
+            client_id: client.into(),
+            username: username.into(),
+            ..Default::default()
+        })
+    };
+    let confirm_forgot = |client: &str, username: &str| {
+        engine.call::<op::ConfirmForgotPassword>(idp::ConfirmForgotPasswordRequest {
+            client_id: client.into(),
+            username: username.into(),
+            confirmation_code: "123456".into(),
+            password: PW.to_owned().into(),
+            ..Default::default()
+        })
+    };
+    let confirm_sign_up = |client: &str, username: &str| {
+        engine.call::<op::ConfirmSignUp>(idp::ConfirmSignUpRequest {
+            client_id: client.into(),
+            username: username.into(),
+            confirmation_code: "123456".into(),
+            ..Default::default()
+        })
+    };
+    let sent_before = pool.outbox(Some(&pool_id), None).len();
+
+    // ENABLED: the same kind of answer for a real and an unknown user.
+    let real = forgot(&hiding, "real").unwrap().code_delivery_details.unwrap();
+    let ghost = forgot(&hiding, "ghost").unwrap().code_delivery_details.unwrap();
+    assert_eq!(real.delivery_medium, ghost.delivery_medium);
+    assert_eq!(ghost.attribute_name.as_deref(), Some("email"));
+    let shape = |d: &str| d.len() == "x***@x***".len() && d.contains("***@") && d.ends_with("***");
+    assert!(shape(ghost.destination.as_deref().unwrap()), "{ghost:?}");
+    let again = forgot(&hiding, "ghost").unwrap().code_delivery_details.unwrap();
+    assert_eq!(again.destination, ghost.destination, "the same login gets the same simulated destination");
+    let by_email = forgot(&hiding, "ghost@example.com").unwrap().code_delivery_details.unwrap();
+    assert_eq!(by_email.destination.as_deref(), Some("g***@e***"));
+    let by_phone = resend(&hiding, "+15550001234").unwrap().code_delivery_details.unwrap();
+    assert_eq!(by_phone.delivery_medium, Some(idp::DeliveryMediumType::Sms));
+    assert_eq!(by_phone.destination.as_deref(), Some("+*******1234"));
+    assert!(resend(&hiding, "ghost").is_ok());
+    for err in [confirm_forgot(&hiding, "ghost").unwrap_err(), confirm_sign_up(&hiding, "ghost").unwrap_err()] {
+        assert_eq!(
+            (err.code, err.message.as_str()),
+            (ErrorCode::CodeMismatchException, "Invalid verification code provided, please try again.")
+        );
+    }
+    // Nothing was sent for the unknown logins (only the real user's code).
+    assert_eq!(pool.outbox(Some(&pool_id), None).len(), sent_before + 1);
+    // A disabled user looks like an unknown one.
+    engine
+        .call::<op::AdminDisableUser>(idp::AdminDisableUserRequest {
+            user_pool_id: pool_id.clone(),
+            username: "real".into(),
+            ..Default::default()
+        })
+        .unwrap();
+    assert!(forgot(&hiding, "real").is_ok());
+    assert_eq!(pool.outbox(Some(&pool_id), None).len(), sent_before + 1);
+
+    // LEGACY: Cognito's UserNotFoundException, in its words for these operations.
+    for err in [
+        forgot(&legacy, "ghost").unwrap_err(),
+        resend(&legacy, "ghost").unwrap_err(),
+        confirm_forgot(&legacy, "ghost").unwrap_err(),
+        confirm_sign_up(&legacy, "ghost").unwrap_err(),
+    ] {
+        assert_eq!(
+            (err.code, err.message.as_str()),
+            (ErrorCode::UserNotFoundException, "Username/client id combination not found.")
+        );
+    }
+    let disabled = forgot(&legacy, "real").unwrap_err();
+    assert_eq!(disabled.code, ErrorCode::NotAuthorizedException);
+    pool.stop().await;
+}

@@ -1564,7 +1564,7 @@ async fn forgot_password_from_the_page_then_sign_in_with_the_new_one() {
     // An unknown user: the engine's message, on the same page.
     let unknown = post_form(&s.addr, "/forgotPassword", &[("request", &id), ("username", "nobody")], &[]).await;
     assert_eq!(unknown.status, 400);
-    assert!(unknown.body.contains("User does not exist."), "{}", unknown.body);
+    assert!(unknown.body.contains("Username/client id combination not found."), "{}", unknown.body);
     // Nothing to reset before a code was asked for on this request.
     let early = post_form(
         &s.addr,
