@@ -11,6 +11,7 @@ mod browser;
 mod local;
 mod quickstart;
 mod spinner;
+mod tty;
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, IsTerminal, Write};
@@ -344,7 +345,7 @@ fn read_secret(prompt: &str, env: &str) -> Result<String> {
     }
     let stdin = std::io::stdin();
     if stdin.is_terminal() && !io().password_stdin {
-        return rpassword::prompt_password(prompt).context("reading the password");
+        return tty::prompt_hidden(prompt).context("reading the password");
     }
     let mut line = String::new();
     stdin.lock().read_line(&mut line).context("reading the password from standard input")?;
@@ -526,8 +527,7 @@ async fn walk_sign_in(auth: &Auth, mut out: SignInOutput) -> Result<()> {
             return Ok(());
         }
         let Some((prompt, secret)) = prompt_for(&out.next_step) else { return Ok(()) };
-        let answer =
-            if secret { rpassword::prompt_password(prompt).context("reading the answer")? } else { ask(prompt)? };
+        let answer = if secret { tty::prompt_hidden(prompt).context("reading the answer")? } else { ask(prompt)? };
         match busy("Signing in…", auth.confirm_sign_in(&answer, ConfirmOptions::default())).await {
             Ok(next) => out = next,
             // A wrong code (EnableSoftwareTokenMFAException for an

@@ -157,6 +157,8 @@ pub(crate) fn install_interrupt_handler() -> std::io::Result<()> {
             let _ = writeln!(err, "{erase}amplify-auth: interrupted");
             let _ = err.flush();
             drop(err);
+            // Interrupted at a password prompt: echo back on first.
+            crate::tty::restore_echo();
             if let Some(last_words) = BEFORE_EXIT.get() {
                 last_words();
             }
