@@ -866,6 +866,62 @@ fn ctrl_c_right_after_a_sign_up_keeps_the_in_process_pool_user() {
     std::fs::remove_dir_all(&home).unwrap();
 }
 
+/// A pool that requires MFA: the scripted sign-in stops at the
+/// authenticator set-up step, a wrong first code fails naming Cognito's
+/// EnableSoftwareTokenMFAException (with advice) and leaves the pending
+/// sign-in answerable, and the right code completes it in a later
+/// invocation.
+#[test]
+fn scripted_totp_set_up_during_sign_in_survives_a_wrong_code() {
+    let home = temp_dir("totp-setup");
+    run(&home, &["local-pool", "create-user", "mo"], &[("AMPLIFY_AUTH_PASSWORD", PW)]);
+    let status = run(&home, &["local-pool", "status"], &[]);
+    let pool_id = status.lines().find_map(|l| l.strip_prefix("user pool: ")).unwrap().to_owned();
+    let mut server = Command::new(BIN)
+        .args(["local-pool", "start", "--port", "0"])
+        .env("AMPLIFY_AUTH_HOME", &home)
+        .env("LOCAL_POOL_QUIET", "1")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(server.stdout.take().unwrap()).lines();
+    let first = lines.next().unwrap().unwrap();
+    let endpoint = first.strip_prefix("local pool listening on ").unwrap().to_owned();
+    // Stopped even when an assertion fails (not left running after the test).
+    struct Stop(std::process::Child);
+    impl Drop for Stop {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let mut server = Stop(server);
+    let mfa_on = serde_json::json!({
+        "UserPoolId": pool_id, "MfaConfiguration": "ON",
+        "SoftwareTokenMfaConfiguration": { "Enabled": true },
+    });
+    assert_eq!(cognito_call(&endpoint, "SetUserPoolMfaConfig", &mfa_on), 200);
+
+    let out = run(&home, &["sign-in", "mo"], &[("AMPLIFY_AUTH_PASSWORD", PW)]);
+    assert!(out.contains("nextStep: CONTINUE_SIGN_IN_WITH_TOTP_SETUP"), "{out}");
+    let secret = out.lines().find_map(|l| l.strip_prefix("secret: ")).unwrap().to_owned();
+    let now = || std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+    let good = local_pool::current_totp(&secret, now()).unwrap();
+    let wrong = if good == "000000" { "111111" } else { "000000" };
+    let (ok, _, err) = try_run(&home, &["confirm-sign-in", wrong], &[]);
+    assert!(!ok, "{err}");
+    assert!(err.contains("EnableSoftwareTokenMFAException") && err.contains("hint:"), "{err}");
+    let good = local_pool::current_totp(&secret, now()).unwrap();
+    let out = run(&home, &["confirm-sign-in", &good], &[]);
+    assert!(out.contains("nextStep: DONE"), "{out}");
+    assert!(run(&home, &["whoami"], &[]).starts_with("mo ("));
+
+    let stopped = Command::new("kill").args(["-INT", &server.0.id().to_string()]).status().unwrap();
+    assert!(stopped.success());
+    assert!(server.0.wait().unwrap().success());
+    std::fs::remove_dir_all(&home).unwrap();
+}
+
 /// One Cognito JSON call (`X-Amz-Target: AWSCognitoIdentityProviderService.<op>`)
 /// to a running local pool; the status.
 fn cognito_call(endpoint: &str, op: &str, body: &serde_json::Value) -> u16 {
