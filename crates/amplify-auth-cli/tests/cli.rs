@@ -524,6 +524,84 @@ fn browser_sign_in_through_the_hosted_ui() {
     std::fs::remove_dir_all(&home).unwrap();
 }
 
+/// `sign-in --browser` without `--no-open` starts the system browser
+/// (`xdg-open`) with the URL it prints: a stand-in `xdg-open` on `PATH`
+/// records the URL, the test plays the browser on it, and the CLI ends
+/// signed in. With no opener at all, the CLI says so and still waits.
+#[cfg(all(unix, not(target_os = "macos")))]
+#[test]
+fn browser_sign_in_starts_the_system_browser_with_the_url() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let home = temp_dir("browser-opener");
+    run(&home, &["local-pool", "create-user", "ida"], &[("AMPLIFY_AUTH_PASSWORD", PW)]);
+    let fake_bin = home.join("fake-bin");
+    std::fs::create_dir_all(&fake_bin).unwrap();
+    let opened = home.join("opened-url");
+    let opener = fake_bin.join("xdg-open");
+    let (tmp, done) = (opened.with_extension("tmp"), opened.display().to_string());
+    std::fs::write(
+        &opener,
+        format!("#!/bin/sh\nprintf '%s' \"$1\" > '{}' && mv '{}' '{done}'\n", tmp.display(), tmp.display()),
+    )
+    .unwrap();
+    std::fs::set_permissions(&opener, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let path = format!("{}:{}", fake_bin.display(), std::env::var("PATH").unwrap_or_default());
+    let mut child = Command::new(BIN)
+        .args(["sign-in", "--browser", "--timeout", "60", "ida"])
+        .env("AMPLIFY_AUTH_HOME", &home)
+        .env("LOCAL_POOL_QUIET", "1")
+        .env("PATH", &path)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let printed = lines.by_ref().map(|l| l.unwrap()).find(|l| l.starts_with("http://")).expect("the authorize URL");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !opened.exists() {
+        assert!(std::time::Instant::now() < deadline, "xdg-open was not started");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let url = std::fs::read_to_string(&opened).unwrap();
+    assert_eq!(url, printed, "the browser gets the URL the CLI prints");
+
+    let (status, _, page) = http("GET", &url, None);
+    assert_eq!(status, 200, "{page}");
+    let marker = "name=\"request\" value=\"";
+    let start = page.find(marker).expect("the sign-in form") + marker.len();
+    let request = page[start..].split('"').next().unwrap().to_owned();
+    let pool = &url[..url.find("/oauth2/").unwrap()];
+    let form = format!("request={}&username=ida&password={}", form_escape(&request), form_escape(PW));
+    let (status, location, body) = http("POST", &format!("{pool}/login"), Some(&form));
+    assert_eq!(status, 302, "{body}");
+    let (status, _, _) = http("GET", &location.unwrap(), None);
+    assert_eq!(status, 200);
+    let rest: Vec<String> = lines.map(|l| l.unwrap()).collect();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}\n{}", rest.join("\n"), String::from_utf8_lossy(&out.stderr));
+    assert!(rest.join("\n").contains("signed in as ida ("), "{rest:?}");
+    // (Nobody comes back from the hosted UI's /logout here: a short wait.)
+    run(&home, &["sign-out", "--no-open", "--timeout", "1"], &[]);
+
+    // No browser to start: said on stderr; the wait goes on until its timeout.
+    let empty = home.join("empty-bin");
+    std::fs::create_dir_all(&empty).unwrap();
+    let out = Command::new(BIN)
+        .args(["sign-in", "--browser", "--timeout", "1"])
+        .env("AMPLIFY_AUTH_HOME", &home)
+        .env("LOCAL_POOL_QUIET", "1")
+        .env("PATH", &empty)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(err.contains("could not start a browser; open the URL above yourself"), "{err}");
+    assert!(err.contains("no redirect arrived"), "{err}");
+    std::fs::remove_dir_all(&home).unwrap();
+}
+
 /// `sign-in --browser --provider Google` against a running local pool
 /// (`local-pool start`, so the CLI sets the client up over HTTP): the
 /// pool's mock identity provider stands in for Google; the user signs in
