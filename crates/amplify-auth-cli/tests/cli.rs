@@ -944,6 +944,44 @@ fn ctrl_c_right_after_a_sign_up_keeps_the_in_process_pool_user() {
     std::fs::remove_dir_all(&home).unwrap();
 }
 
+/// Ctrl-C at the (hidden) password prompt: the CLI exits 130 and the
+/// terminal has echo on again. A shell that survives Ctrl-C (`trap : INT`;
+/// its children still get the default action) runs `stty -a` on the same
+/// terminal afterwards.
+#[test]
+fn ctrl_c_at_a_password_prompt_leaves_echo_on() {
+    let home = temp_dir("tty-echo");
+    let mut child = Command::new("script")
+        .args(["-qec", &format!("trap : INT; {BIN} sign-in sam; echo \"status $?\"; stty -a"), "/dev/null"])
+        .env("AMPLIFY_AUTH_HOME", &home)
+        .env("LOCAL_POOL_QUIET", "1")
+        .env("TERM", "xterm")
+        .env_remove("AMPLIFY_AUTH_PASSWORD")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("util-linux `script` provides the pseudo-terminal");
+    let mut input = child.stdin.take().unwrap();
+    let mut output = child.stdout.take().unwrap();
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !String::from_utf8_lossy(&seen).contains("Password:") {
+        let n = std::io::Read::read(&mut output, &mut buf).unwrap();
+        assert!(n > 0, "no password prompt: {}", String::from_utf8_lossy(&seen));
+        seen.extend_from_slice(&buf[..n]);
+    }
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    std::io::Write::write_all(&mut input, b"\x03").unwrap();
+    std::io::Write::flush(&mut input).unwrap();
+    std::io::Read::read_to_end(&mut output, &mut seen).unwrap();
+    assert!(child.wait().unwrap().success());
+    let text = String::from_utf8_lossy(&seen);
+    assert!(text.contains("amplify-auth: interrupted") && text.contains("status 130"), "{text}");
+    let modes: Vec<&str> = text.split_whitespace().collect();
+    assert!(modes.contains(&"echo") && !modes.contains(&"-echo"), "echo left off:\n{text}");
+    std::fs::remove_dir_all(&home).unwrap();
+}
+
 /// A pool that requires MFA: the scripted sign-in stops at the
 /// authenticator set-up step, a wrong first code fails naming Cognito's
 /// EnableSoftwareTokenMFAException (with advice) and leaves the pending
