@@ -16,7 +16,7 @@ use crate::tokens::{SigningKey, StoredKey};
 /// unfinished sign-ins are persisted too (so a pool restarted between a
 /// challenge and its answer still accepts the answer, as Cognito would),
 /// except the SRP verifier rounds, whose server secret never leaves memory.
-#[derive(Debug, Default, Serialize, Deserialize)]
+#[derive(Default, Serialize, Deserialize)]
 pub(crate) struct State {
     pub(crate) pools: BTreeMap<String, Pool>,
     /// Refresh token → what it stands for.
@@ -29,6 +29,21 @@ pub(crate) struct State {
     /// Identity pools (`cognito-identity`) and their identities.
     #[serde(default)]
     pub(crate) identity: IdentityState,
+}
+
+/// Counts only: refresh tokens and session ids are map keys here, and the
+/// outbox holds codes (an `Engine`, `LocalPool` or `StateSaver` in a log
+/// line must not carry them).
+impl std::fmt::Debug for State {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("State")
+            .field("pools", &self.pools.len())
+            .field("refresh_tokens", &self.refresh_tokens.len())
+            .field("revoked_origins", &self.revoked_origins.len())
+            .field("outbox", &self.outbox.len())
+            .field("sessions", &self.sessions.len())
+            .finish_non_exhaustive()
+    }
 }
 
 /// The on-disk form of [`State::sessions`]: every session but the SRP

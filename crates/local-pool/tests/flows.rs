@@ -1499,3 +1499,39 @@ async fn code_operations_hide_unknown_users_when_the_client_says_so() {
     assert_eq!(disabled.code, ErrorCode::NotAuthorizedException);
     pool.stop().await;
 }
+
+/// `Debug` of a running pool, its engine and its state saver shows no
+/// refresh token, no sign-in session and no code from the outbox.
+#[tokio::test]
+async fn debug_output_carries_no_tokens_sessions_or_codes() {
+    let dir = std::env::temp_dir().join(format!("local-pool-debug-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let pool =
+        LocalPool::start_with(local_pool::Options { data_dir: Some(dir.clone()), ..Default::default() }).await.unwrap();
+    let pool_id = pool.create_pool("debug").unwrap();
+    let client = pool.create_client(&pool_id, ClientOptions::default()).unwrap();
+    let f = Fixture { pool, pool_id, client_id: client.client_id };
+    f.sign_up("dee", PW, "dee@example.com").unwrap();
+    let code = f.pool.last_code(&f.pool_id, "dee").unwrap();
+    f.pool.create_user(&f.pool_id, "ray", PW, &[]).unwrap();
+    let refresh = f.tokens("ray", PW).refresh_token.unwrap().expose().clone();
+    // A sign-in left pending: its session is in the engine's state.
+    let session = f
+        .engine()
+        .call::<op::SignUp>(idp::SignUpRequest {
+            client_id: f.client_id.as_str().into(),
+            username: "sal".into(),
+            password: Some(PW.to_owned().into()),
+            ..Default::default()
+        })
+        .unwrap()
+        .session
+        .map(|s| s.expose().clone());
+    let shown = format!("{:?} {:?} {:?}", f.pool, f.engine(), f.pool.state_saver());
+    assert!(shown.contains("refresh_tokens: 1"), "{shown}");
+    for secret in [Some(code), Some(refresh), session].into_iter().flatten() {
+        assert!(!shown.contains(&secret), "{secret} in {shown}");
+    }
+    f.pool.stop().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}

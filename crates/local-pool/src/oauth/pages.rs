@@ -29,7 +29,7 @@ use crate::state::{Step, User};
 const MFA_ATTEMPTS: u32 = 5;
 
 /// What an authorize request is waiting for after the sign-in page.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub(super) enum Pending {
     /// Signed up on this request; the confirmation code is awaited for
     /// this username.
@@ -50,6 +50,20 @@ pub(super) enum Pending {
     /// Several factors and no preference: the user's choice among them is
     /// awaited (`session`: the engine's SELECT_MFA_TYPE session).
     SelectMfa { session: String, user_key: String, choices: Vec<ChallengeNameType> },
+}
+
+/// The step only: the engine's session ids stay out of Debug output.
+impl std::fmt::Debug for Pending {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::SignUp { .. } => "Pending::SignUp",
+            Self::Mfa { .. } => "Pending::Mfa",
+            Self::Reset { .. } => "Pending::Reset",
+            Self::NewPassword { .. } => "Pending::NewPassword",
+            Self::MfaSetup { .. } => "Pending::MfaSetup",
+            Self::SelectMfa { .. } => "Pending::SelectMfa",
+        })
+    }
 }
 
 /// The pending authorize request `id`, if it is still usable and for the
