@@ -637,8 +637,7 @@ fn consent_page(id: &str, provider: &str, subject: &str, email: &str, error: Opt
         email = html_escape(email),
         who = html_escape(who),
     );
-    let status = if error.is_some() { StatusCode::BAD_REQUEST } else { StatusCode::OK };
-    page(status, &format!("Sign in with {provider}"), &body)
+    form_page(&format!("Sign in with {provider}"), &body, error)
 }
 
 /// `POST /oauth2/idpresponse`: the mock provider's answer. Cancel sends
@@ -1106,6 +1105,11 @@ fieldset{border:1px solid #555;border-radius:4px;margin-top:1rem}fieldset div{ma
 input[type=radio]{display:inline;width:auto;margin-right:.5rem}.inline{display:inline;font-weight:400}\
 code{font-size:1.1rem;letter-spacing:.05em;overflow-wrap:anywhere}";
 
+/// A page with a form: HTTP 400 when it shows an error, 200 otherwise.
+fn form_page(title: &str, body: &str, error: Option<&str>) -> Reply {
+    page(if error.is_some() { StatusCode::BAD_REQUEST } else { StatusCode::OK }, title, body)
+}
+
 fn page(status: StatusCode, title: &str, body: &str) -> Reply {
     let html = format!(
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
@@ -1189,8 +1193,7 @@ fn sign_in_form(
         signup = html_escape(&encode_pairs([("request", request_id)].into_iter())),
         username = html_escape(username),
     );
-    let status = if error.is_some() { StatusCode::BAD_REQUEST } else { StatusCode::OK };
-    page(status, "Sign in", &body)
+    form_page("Sign in", &body, error)
 }
 
 fn error_page(status: StatusCode, code: &str, message: &str) -> Reply {

@@ -437,18 +437,7 @@ async fn unconfirmed_users_and_mfa_get_a_clear_message() {
     assert_eq!(r.status, 400);
     assert!(r.body.contains("not confirmed"), "{}", r.body);
 
-    s.pool
-        .engine()
-        .call::<op::SetUserPoolMfaConfig>(idp::SetUserPoolMfaConfigRequest {
-            user_pool_id: s.pool_id.clone(),
-            mfa_configuration: Some(idp::UserPoolMfaType::On),
-            software_token_mfa_configuration: Some(idp::SoftwareTokenMfaConfigType {
-                enabled: Some(true),
-                ..Default::default()
-            }),
-            ..Default::default()
-        })
-        .unwrap();
+    set_mfa(&s, idp::UserPoolMfaType::On);
     // MFA required and none set up: the authenticator set-up page, not
     // a code for the app.
     let r = sign_in(&s, &[], PW).await;
@@ -1514,18 +1503,7 @@ async fn sign_up_works_for_clients_with_secrets_and_links_back_to_sign_in() {
 #[tokio::test]
 async fn a_confirmed_sign_up_still_meets_required_mfa() {
     let s = setup().await;
-    s.pool
-        .engine()
-        .call::<op::SetUserPoolMfaConfig>(idp::SetUserPoolMfaConfigRequest {
-            user_pool_id: s.pool_id.clone(),
-            mfa_configuration: Some(idp::UserPoolMfaType::On),
-            software_token_mfa_configuration: Some(idp::SoftwareTokenMfaConfigType {
-                enabled: Some(true),
-                ..Default::default()
-            }),
-            ..Default::default()
-        })
-        .unwrap();
+    set_mfa(&s, idp::UserPoolMfaType::On);
     let page = get(&s.addr, &authorize_target(&s.client_id, &[])).await;
     let id = request_id(&page.body);
     let form = [("request", id.as_str()), ("username", "gina"), ("email", "gina@example.com"), ("password", PW)];

@@ -16,11 +16,11 @@ use std::collections::BTreeMap;
 
 use cognito_wire::Sensitive;
 use cognito_wire::cognito_idp::{self as idp, ChallengeNameType, operation as op};
-use http::{HeaderMap, StatusCode};
+use http::HeaderMap;
 
 use super::{
-    AuthorizeRequest, Hosted, Reply, expired_page, grant, html_escape, page, sign_in_page, sign_in_page_with_notice,
-    start_session, with_cookie,
+    AuthorizeRequest, Hosted, Reply, expired_page, form_page, grant, html_escape, sign_in_page,
+    sign_in_page_with_notice, start_session, with_cookie,
 };
 use crate::engine::Engine;
 use crate::state::{Step, User};
@@ -166,8 +166,7 @@ pub(super) fn sign_up_page(
         email = html_escape(email),
         attributes = attribute_fields(extra, form, described),
     );
-    let status = if error.is_some() { StatusCode::BAD_REQUEST } else { StatusCode::OK };
-    page(status, "Sign up", &body)
+    form_page("Sign up", &body, error)
 }
 
 /// The "Confirm your account" page: the code, and a resend button.
@@ -200,8 +199,7 @@ fn confirm_page(
         request = html_escape(id),
         username = html_escape(username),
     );
-    let status = if error.is_some() { StatusCode::BAD_REQUEST } else { StatusCode::OK };
-    page(status, "Confirm your account", &body)
+    form_page("Confirm your account", &body, error)
 }
 
 /// The MFA code page.
@@ -221,8 +219,7 @@ fn mfa_page(id: &str, challenge: &ChallengeNameType, error: Option<&str>) -> Rep
          <button type=\"submit\">Sign in</button>\n</form>",
         request = html_escape(id),
     );
-    let status = if error.is_some() { StatusCode::BAD_REQUEST } else { StatusCode::OK };
-    page(status, "Multi-factor authentication", &body)
+    form_page("Multi-factor authentication", &body, error)
 }
 
 /// `GET /signup?request=<id>`: the sign-up page of a pending request.
@@ -436,8 +433,7 @@ fn select_mfa_page(id: &str, choices: &[ChallengeNameType], error: Option<&str>)
          <button type=\"submit\">Continue</button>\n</form>",
         request = html_escape(id),
     );
-    let status = if error.is_some() { StatusCode::BAD_REQUEST } else { StatusCode::OK };
-    page(status, "Choose how to verify", &body)
+    form_page("Choose how to verify", &body, error)
 }
 
 /// The authenticator set-up page: the secret (grouped for typing) and the
@@ -462,8 +458,7 @@ fn mfa_setup_page(id: &str, secret: &str, uri: &str, error: Option<&str>) -> Rep
         uri = html_escape(uri),
         request = html_escape(id),
     );
-    let status = if error.is_some() { StatusCode::BAD_REQUEST } else { StatusCode::OK };
-    page(status, "Set up an authenticator app", &body)
+    form_page("Set up an authenticator app", &body, error)
 }
 
 /// `uri` as a QR code for an authenticator app to scan: an inline SVG
@@ -544,11 +539,7 @@ pub(super) fn mfa_setup_post(
     let Some(Pending::MfaSetup { session, user_key, wrong }) = hosted.lock().pending.get(&id).cloned() else {
         return expired_page();
     };
-    let start_over = |message: &str| {
-        hosted.lock().pending.remove(&id);
-        engine.lock().sessions.remove(&session);
-        sign_in_page(&id, "", Some(message), &request.choices)
-    };
+    let start_over = |message: &str| start_over(engine, hosted, &id, &session, &request, message);
     let now = engine.now();
     let given = form.get("code").map(|s| s.trim().to_owned()).unwrap_or_default();
     let (secret, username) = {
@@ -570,11 +561,8 @@ pub(super) fn mfa_setup_post(
         (secret, username)
     };
     if !crate::mfa::totp_matches(&secret, &given, now) {
-        if wrong + 1 >= MFA_ATTEMPTS {
+        if last_try(hosted, &id, wrong) {
             return start_over("Too many invalid codes. Sign in again.");
-        }
-        if let Some(Pending::MfaSetup { wrong, .. }) = hosted.lock().pending.get_mut(&id) {
-            *wrong += 1;
         }
         let uri = otpauth_uri(engine, &request.pool_id, &username, &secret);
         return mfa_setup_page(&id, &secret, &uri, Some(&crate::mfa::mismatch().message));
@@ -616,6 +604,33 @@ pub(super) fn select_mfa_post(engine: &Engine, hosted: &Hosted, form: &BTreeMap<
     }
 }
 
+/// Gives up an MFA page's step: the request goes back to its sign-in page
+/// with `message`, and the engine's session ends.
+fn start_over(
+    engine: &Engine,
+    hosted: &Hosted,
+    id: &str,
+    session: &str,
+    request: &AuthorizeRequest,
+    message: &str,
+) -> Reply {
+    hosted.lock().pending.remove(id);
+    engine.lock().sessions.remove(session);
+    sign_in_page(id, "", Some(message), &request.choices)
+}
+
+/// A wrong code on an MFA page (`wrong` before it): whether it was the last
+/// one allowed; if not, the request's count goes up.
+fn last_try(hosted: &Hosted, id: &str, wrong: u32) -> bool {
+    if wrong + 1 >= MFA_ATTEMPTS {
+        return true;
+    }
+    if let Some(Pending::Mfa { wrong, .. } | Pending::MfaSetup { wrong, .. }) = hosted.lock().pending.get_mut(id) {
+        *wrong += 1;
+    }
+    false
+}
+
 /// `POST /mfa`: checks the code as RespondToAuthChallenge does.
 pub(super) fn mfa_post(
     engine: &Engine,
@@ -630,11 +645,7 @@ pub(super) fn mfa_post(
     };
     let given = form.get("code").map(|s| s.trim().to_owned()).unwrap_or_default();
     let now = engine.now();
-    let start_over = |message: &str| {
-        hosted.lock().pending.remove(&id);
-        engine.lock().sessions.remove(&session);
-        sign_in_page(&id, "", Some(message), &request.choices)
-    };
+    let start_over = |message: &str| start_over(engine, hosted, &id, &session, &request, message);
     let ok = {
         let state = engine.lock();
         let auth = state.sessions.get(&session).filter(|s| s.expires >= now && s.user_key == user_key);
@@ -656,11 +667,8 @@ pub(super) fn mfa_post(
         }
     };
     if !ok {
-        if wrong + 1 >= MFA_ATTEMPTS {
+        if last_try(hosted, &id, wrong) {
             return start_over("Too many invalid codes. Sign in again.");
-        }
-        if let Some(Pending::Mfa { wrong, .. }) = hosted.lock().pending.get_mut(&id) {
-            *wrong += 1;
         }
         return mfa_page(&id, &challenge, Some(&crate::mfa::mismatch().message));
     }
@@ -714,8 +722,7 @@ fn forgot_page(id: &str, username: &str, error: Option<&str>) -> Reply {
         request_q = html_escape(&super::percent_encode(id)),
         username = html_escape(username),
     );
-    let status = if error.is_some() { StatusCode::BAD_REQUEST } else { StatusCode::OK };
-    page(status, "Forgot your password?", &body)
+    form_page("Forgot your password?", &body, error)
 }
 
 /// The "Reset your password" page: the code sent, the new password twice,
@@ -741,8 +748,7 @@ fn reset_page(id: &str, destination: Option<&str>, notice: Option<&str>, error: 
         request = html_escape(id),
         fields = new_password_fields(described),
     );
-    let status = if error.is_some() { StatusCode::BAD_REQUEST } else { StatusCode::OK };
-    page(status, "Reset your password", &body)
+    form_page("Reset your password", &body, error)
 }
 
 /// The "Choose a new password" page after a temporary password, with a
@@ -758,8 +764,7 @@ fn new_password_page(id: &str, required: &[String], form: &BTreeMap<String, Stri
         request = html_escape(id),
         fields = new_password_fields(described),
     );
-    let status = if error.is_some() { StatusCode::BAD_REQUEST } else { StatusCode::OK };
-    page(status, "Choose a new password", &body)
+    form_page("Choose a new password", &body, error)
 }
 
 /// ForgotPassword for `username` on the request's client: where the code
