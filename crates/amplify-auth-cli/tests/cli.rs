@@ -116,16 +116,8 @@ fn authenticator_commands_against_the_local_pool() {
 
     // A pool kept running (`local-pool start`): the other commands use it,
     // so a sign-in's second step can be another process.
-    let mut server = Command::new(BIN)
-        .args(["local-pool", "start", "--port", "0"])
-        .env("AMPLIFY_AUTH_HOME", &home)
-        .env("LOCAL_POOL_QUIET", "1")
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = std::io::BufReader::new(server.stdout.take().unwrap()).lines();
-    let first = lines.next().unwrap().unwrap();
-    assert!(first.starts_with("local pool listening on http://127.0.0.1:"), "{first}");
+    let server = Server::start(&home);
+    assert!(server.endpoint.starts_with("http://127.0.0.1:"), "{}", server.endpoint);
     assert!(run(&home, &["local-pool", "status"], &[]).contains("running at http://127.0.0.1:"));
 
     // TOTP enrolment, then a sign-in whose second step is another process.
@@ -146,9 +138,7 @@ fn authenticator_commands_against_the_local_pool() {
     assert!(out.contains("isSignedIn: true"), "{out}");
 
     // Stop the server (SIGINT, as Ctrl-C); commands go back to in-process.
-    let stopped = Command::new("kill").args(["-INT", &server.id().to_string()]).status().unwrap();
-    assert!(stopped.success());
-    assert!(server.wait().unwrap().success());
+    server.stop();
     assert!(run(&home, &["local-pool", "status"], &[]).contains("not running"));
     assert!(run(&home, &["whoami"], &[]).starts_with("rae ("));
     // Without a running server too: the in-process pool keeps the
@@ -268,6 +258,49 @@ fn account_subcommands_scripted() {
 
 /// A program under a pseudo-terminal (util-linux `script`), driven as a
 /// person would: wait for a prompt, then type.
+/// `amplify-auth local-pool start` on `home`'s data directory (the other
+/// commands then use it); killed when dropped, so a failing test leaves no
+/// server behind.
+struct Server {
+    child: Option<std::process::Child>,
+    endpoint: String,
+    /// Kept open: the server prints more after its address, and a closed
+    /// pipe would make that print fail.
+    _stdout: std::io::Lines<std::io::BufReader<std::process::ChildStdout>>,
+}
+
+impl Server {
+    fn start(home: &Path) -> Self {
+        let mut child = Command::new(BIN)
+            .args(["local-pool", "start", "--port", "0"])
+            .env("AMPLIFY_AUTH_HOME", home)
+            .env("LOCAL_POOL_QUIET", "1")
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+        let first = lines.next().unwrap().unwrap();
+        let endpoint = first.strip_prefix("local pool listening on ").expect("the server's address").to_owned();
+        Self { child: Some(child), endpoint, _stdout: lines }
+    }
+
+    /// Ctrl-C, as a person stops it: the server saves and exits 0.
+    fn stop(mut self) {
+        let mut child = self.child.take().unwrap();
+        assert!(Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap().success());
+        assert!(child.wait().unwrap().success());
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
 struct Pty {
     child: std::process::Child,
     input: std::process::ChildStdin,
@@ -352,15 +385,7 @@ fn assert_spinner_erased(text: &str) {
 #[test]
 fn interactive_sign_up_asks_for_the_password_and_the_code() {
     let home = temp_dir("tty-signup");
-    let mut server = Command::new(BIN)
-        .args(["local-pool", "start", "--port", "0"])
-        .env("AMPLIFY_AUTH_HOME", &home)
-        .env("LOCAL_POOL_QUIET", "1")
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = std::io::BufReader::new(server.stdout.take().unwrap()).lines();
-    assert!(lines.next().unwrap().unwrap().starts_with("local pool listening on"));
+    let server = Server::start(&home);
 
     let mut pty = Pty::spawn(&home, "sign-up sam --email sam@example.com");
     pty.expect("Password:", 1);
@@ -389,9 +414,7 @@ fn interactive_sign_up_asks_for_the_password_and_the_code() {
     assert!(ok && text.contains("\"username\":\"sam\""), "{text}");
     assert!(!text.contains(SPINNER_FRAMES), "a spinner in JSON output:\n{text}");
 
-    let stopped = Command::new("kill").args(["-INT", &server.id().to_string()]).status().unwrap();
-    assert!(stopped.success());
-    assert!(server.wait().unwrap().success());
+    server.stop();
     std::fs::remove_dir_all(&home).unwrap();
 }
 
@@ -461,6 +484,30 @@ fn form_escape(s: &str) -> String {
     s.bytes().map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02X}") }).collect()
 }
 
+/// The hidden `request` field of a hosted-UI sign-in page.
+fn request_field(page: &str) -> String {
+    let marker = "name=\"request\" value=\"";
+    let start = page.find(marker).expect("the sign-in form") + marker.len();
+    page[start..].split('"').next().unwrap().to_owned()
+}
+
+/// Plays the browser on the hosted UI at `url`: the sign-in page, the form
+/// with `username` and `password` (a redirect expected), then that
+/// redirect to the CLI's loopback listener.
+fn sign_in_on_hosted_ui(url: &str, username: &str, password: &str) {
+    let (status, _, page) = http("GET", url, None);
+    assert_eq!(status, 200, "{page}");
+    let pool = &url[..url.find("/oauth2/").unwrap()];
+    let form = format!(
+        "request={}&username={username}&password={}",
+        form_escape(&request_field(&page)),
+        form_escape(password)
+    );
+    let (status, location, body) = http("POST", &format!("{pool}/login"), Some(&form));
+    assert_eq!(status, 302, "{body}");
+    assert_eq!(http("GET", &location.unwrap(), None).0, 200);
+}
+
 /// `sign-in --browser --no-open`: the test plays the browser with raw HTTP
 /// on the URL the CLI prints (the hosted UI's page, the form post, the
 /// redirect to the CLI's loopback listener); the CLI ends signed in.
@@ -486,9 +533,7 @@ fn browser_sign_in_through_the_hosted_ui() {
     // The browser: the page, a wrong password (shown on the page), the right one.
     let (status, _, page) = http("GET", &url, None);
     assert_eq!(status, 200, "{page}");
-    let marker = "name=\"request\" value=\"";
-    let start = page.find(marker).expect("the sign-in form") + marker.len();
-    let request = page[start..].split('"').next().unwrap().to_owned();
+    let request = request_field(&page);
     let pool = &url[..url.find("/oauth2/").unwrap()];
     let post = |password: &str| {
         let form = format!("request={}&username=ada&password={}", form_escape(&request), form_escape(password));
@@ -566,17 +611,7 @@ fn browser_sign_in_starts_the_system_browser_with_the_url() {
     let url = std::fs::read_to_string(&opened).unwrap();
     assert_eq!(url, printed, "the browser gets the URL the CLI prints");
 
-    let (status, _, page) = http("GET", &url, None);
-    assert_eq!(status, 200, "{page}");
-    let marker = "name=\"request\" value=\"";
-    let start = page.find(marker).expect("the sign-in form") + marker.len();
-    let request = page[start..].split('"').next().unwrap().to_owned();
-    let pool = &url[..url.find("/oauth2/").unwrap()];
-    let form = format!("request={}&username=ida&password={}", form_escape(&request), form_escape(PW));
-    let (status, location, body) = http("POST", &format!("{pool}/login"), Some(&form));
-    assert_eq!(status, 302, "{body}");
-    let (status, _, _) = http("GET", &location.unwrap(), None);
-    assert_eq!(status, 200);
+    sign_in_on_hosted_ui(&url, "ida", PW);
     let rest: Vec<String> = lines.map(|l| l.unwrap()).collect();
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success(), "{}\n{}", rest.join("\n"), String::from_utf8_lossy(&out.stderr));
@@ -609,16 +644,8 @@ fn browser_sign_in_starts_the_system_browser_with_the_url() {
 #[test]
 fn browser_sign_in_with_a_federated_provider() {
     let home = temp_dir("browser-google");
-    let mut server = Command::new(BIN)
-        .args(["local-pool", "start", "--port", "0"])
-        .env("AMPLIFY_AUTH_HOME", &home)
-        .env("LOCAL_POOL_QUIET", "1")
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut server_lines = std::io::BufReader::new(server.stdout.take().unwrap()).lines();
-    let first = server_lines.next().unwrap().unwrap();
-    let pool = first.strip_prefix("local pool listening on ").unwrap().to_owned();
+    let server = Server::start(&home);
+    let pool = server.endpoint.clone();
 
     let mut child = Command::new(BIN)
         .args(["--output", "json", "sign-in", "--browser", "--no-open", "--provider", "Google", "--timeout", "60"])
@@ -661,8 +688,7 @@ fn browser_sign_in_with_a_federated_provider() {
     let attrs: serde_json::Value = serde_json::from_str(&run(&home, &["attributes", "get"], &[])).unwrap();
     assert_eq!(attrs["email"], "fed@example.com");
 
-    assert!(Command::new("kill").args(["-INT", &server.id().to_string()]).status().unwrap().success());
-    assert!(server.wait().unwrap().success());
+    server.stop();
     std::fs::remove_dir_all(&home).unwrap();
 }
 
@@ -719,16 +745,7 @@ fn browser_sign_in(home: &Path, user: &str) {
         .unwrap();
     let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
     let url = lines.by_ref().map(|l| l.unwrap()).find(|l| l.starts_with("http://")).expect("the authorize URL");
-    let (status, _, page) = http("GET", &url, None);
-    assert_eq!(status, 200, "{page}");
-    let marker = "name=\"request\" value=\"";
-    let start = page.find(marker).expect("the sign-in form") + marker.len();
-    let request = page[start..].split('"').next().unwrap().to_owned();
-    let pool = &url[..url.find("/oauth2/").unwrap()];
-    let form = format!("request={}&username={user}&password={}", form_escape(&request), form_escape(PW));
-    let (status, location, body) = http("POST", &format!("{pool}/login"), Some(&form));
-    assert_eq!(status, 302, "{body}");
-    assert_eq!(http("GET", &location.unwrap(), None).0, 200);
+    sign_in_on_hosted_ui(&url, user, PW);
     let rest: Vec<String> = lines.map(|l| l.unwrap()).collect();
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success(), "{}\n{}", rest.join("\n"), String::from_utf8_lossy(&out.stderr));
@@ -993,25 +1010,8 @@ fn scripted_totp_set_up_during_sign_in_survives_a_wrong_code() {
     run(&home, &["local-pool", "create-user", "mo"], &[("AMPLIFY_AUTH_PASSWORD", PW)]);
     let status = run(&home, &["local-pool", "status"], &[]);
     let pool_id = status.lines().find_map(|l| l.strip_prefix("user pool: ")).unwrap().to_owned();
-    let mut server = Command::new(BIN)
-        .args(["local-pool", "start", "--port", "0"])
-        .env("AMPLIFY_AUTH_HOME", &home)
-        .env("LOCAL_POOL_QUIET", "1")
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = std::io::BufReader::new(server.stdout.take().unwrap()).lines();
-    let first = lines.next().unwrap().unwrap();
-    let endpoint = first.strip_prefix("local pool listening on ").unwrap().to_owned();
-    // Stopped even when an assertion fails (not left running after the test).
-    struct Stop(std::process::Child);
-    impl Drop for Stop {
-        fn drop(&mut self) {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
-    }
-    let mut server = Stop(server);
+    let server = Server::start(&home);
+    let endpoint = server.endpoint.clone();
     let mfa_on = serde_json::json!({
         "UserPoolId": pool_id, "MfaConfiguration": "ON",
         "SoftwareTokenMfaConfiguration": { "Enabled": true },
@@ -1032,9 +1032,7 @@ fn scripted_totp_set_up_during_sign_in_survives_a_wrong_code() {
     assert!(out.contains("nextStep: DONE"), "{out}");
     assert!(run(&home, &["whoami"], &[]).starts_with("mo ("));
 
-    let stopped = Command::new("kill").args(["-INT", &server.0.id().to_string()]).status().unwrap();
-    assert!(stopped.success());
-    assert!(server.0.wait().unwrap().success());
+    server.stop();
     std::fs::remove_dir_all(&home).unwrap();
 }
 
@@ -1074,16 +1072,8 @@ fn sign_out_after_a_browser_sign_in_configured_from_amplify_outputs() {
     let status = run(&home, &["local-pool", "status"], &[]);
     let field = |name: &str| status.lines().find_map(|l| l.strip_prefix(name)).unwrap().to_owned();
     let (pool_id, client_id) = (field("user pool: "), field("app client: "));
-    let mut server = Command::new(BIN)
-        .args(["local-pool", "start", "--port", "0"])
-        .env("AMPLIFY_AUTH_HOME", &home)
-        .env("LOCAL_POOL_QUIET", "1")
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut server_lines = std::io::BufReader::new(server.stdout.take().unwrap()).lines();
-    let first = server_lines.next().unwrap().unwrap();
-    let pool = first.strip_prefix("local pool listening on ").unwrap().to_owned();
+    let server = Server::start(&home);
+    let pool = server.endpoint.clone();
     let callback = format!("http://127.0.0.1:{}/", free_port());
     let logout = format!("http://127.0.0.1:{}/bye", free_port());
     let scopes = ["openid", "aws.cognito.signin.user.admin"];
@@ -1115,15 +1105,7 @@ fn sign_out_after_a_browser_sign_in_configured_from_amplify_outputs() {
     let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
     let url = lines.by_ref().map(|l| l.unwrap()).find(|l| l.starts_with("http://")).expect("the authorize URL");
     assert_eq!(query_param(&url, "redirect_uri").as_deref(), Some(callback.as_str()), "{url}");
-    let (status, _, page) = http("GET", &url, None);
-    assert_eq!(status, 200, "{page}");
-    let marker = "name=\"request\" value=\"";
-    let start = page.find(marker).expect("the sign-in form") + marker.len();
-    let request = page[start..].split('"').next().unwrap().to_owned();
-    let form = format!("request={}&username=di&password={}", form_escape(&request), form_escape(PW));
-    let (status, location, body) = http("POST", &format!("{pool}/login"), Some(&form));
-    assert_eq!(status, 302, "{body}");
-    assert_eq!(http("GET", &location.unwrap(), None).0, 200);
+    sign_in_on_hosted_ui(&url, "di", PW);
     let rest: Vec<String> = lines.map(|l| l.unwrap()).collect();
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success(), "{}\n{}", rest.join("\n"), String::from_utf8_lossy(&out.stderr));
@@ -1157,8 +1139,7 @@ fn sign_out_after_a_browser_sign_in_configured_from_amplify_outputs() {
     assert!(rest.contains("signed out (hosted UI too)"), "{rest}");
     assert!(!elsewhere.join(format!("oauth-{client_id}.json")).exists());
 
-    assert!(Command::new("kill").args(["-INT", &server.id().to_string()]).status().unwrap().success());
-    assert!(server.wait().unwrap().success());
+    server.stop();
     std::fs::remove_dir_all(&home).unwrap();
     std::fs::remove_dir_all(&elsewhere).unwrap();
 }
