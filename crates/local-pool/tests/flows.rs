@@ -1515,21 +1515,14 @@ async fn debug_output_carries_no_tokens_sessions_or_codes() {
     let code = f.pool.last_code(&f.pool_id, "dee").unwrap();
     f.pool.create_user(&f.pool_id, "ray", PW, &[]).unwrap();
     let refresh = f.tokens("ray", PW).refresh_token.unwrap().expose().clone();
-    // A sign-in left pending: its session is in the engine's state.
-    let session = f
-        .engine()
-        .call::<op::SignUp>(idp::SignUpRequest {
-            client_id: f.client_id.as_str().into(),
-            username: "sal".into(),
-            password: Some(PW.to_owned().into()),
-            ..Default::default()
-        })
-        .unwrap()
-        .session
-        .map(|s| s.expose().clone());
+    // A sign-in left pending at NEW_PASSWORD_REQUIRED: its session is in the engine's state.
+    f.pool.create_user_with_temporary_password(&f.pool_id, "tem", PW, &[]).unwrap();
+    let pending = f.srp_sign_in("tem", PW).unwrap();
+    assert_eq!(pending.challenge_name, Some(ChallengeNameType::NewPasswordRequired));
+    let session = pending.session.expect("a NEW_PASSWORD_REQUIRED session").expose().clone();
     let shown = format!("{:?} {:?} {:?}", f.pool, f.engine(), f.pool.state_saver());
     assert!(shown.contains("refresh_tokens: 1"), "{shown}");
-    for secret in [Some(code), Some(refresh), session].into_iter().flatten() {
+    for secret in [code, refresh, session] {
         assert!(!shown.contains(&secret), "{secret} in {shown}");
     }
     f.pool.stop().await;
